@@ -1,0 +1,79 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpRequest, HttpResponse
+
+from . import services
+from .models import Block, CreatorStatus, Follow, User
+
+
+@admin.register(User)
+class StreamItUserAdmin(UserAdmin):
+    list_display = (
+        "username",
+        "email",
+        "creator_status",
+        "applied_at",
+        "reviewed_at",
+        "is_active",
+        "is_staff",
+    )
+    list_filter = ("creator_status", "is_active", "is_staff")
+    search_fields = ("username", "email")
+    readonly_fields = ("applied_at", "reviewed_at", "reviewed_by", "last_login", "date_joined")
+    actions = ["approve_creators", "reject_creators"]
+    change_form_template = "admin/accounts/user/change_form.html"
+    # Pending applications first, so staff find them without a filter.
+    ordering = (
+        Case(
+            When(creator_status=CreatorStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ).asc(),
+        "-applied_at",
+        "username",
+    )
+    fieldsets = UserAdmin.fieldsets + (
+        (
+            "Creator",
+            {"fields": ("creator_status", "creator_application", "applied_at", "reviewed_at", "reviewed_by")},
+        ),
+    )
+
+    @admin.action(description="Approve selected creator applications")
+    def approve_creators(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            services.creator_approve(user=user, reviewer=request.user)
+        self.message_user(request, f"Approved {len(queryset)} creator(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected creator applications")
+    def reject_creators(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            services.creator_reject(user=user, reviewer=request.user)
+        self.message_user(request, f"Rejected {len(queryset)} application(s).", messages.SUCCESS)
+
+    def response_change(self, request: HttpRequest, obj: User) -> HttpResponse:
+        # The buttons on the user's own page do what the bulk actions do.
+        if "_approve_creator" in request.POST:
+            services.creator_approve(user=obj, reviewer=request.user)
+            self.message_user(request, f"{obj.username} is now an approved creator.", messages.SUCCESS)
+        elif "_reject_creator" in request.POST:
+            services.creator_reject(user=obj, reviewer=request.user)
+            self.message_user(request, f"{obj.username}'s application was rejected.", messages.SUCCESS)
+        return super().response_change(request, obj)
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("follower", "following", "created_at")
+    list_select_related = ("follower", "following")
+    search_fields = ("follower__username", "following__username")
+    raw_id_fields = ("follower", "following")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("blocker", "blocked", "created_at")
+    list_select_related = ("blocker", "blocked")
+    search_fields = ("blocker__username", "blocked__username")
+    raw_id_fields = ("blocker", "blocked")

@@ -1,0 +1,89 @@
+"""Account writes: creator applications and their review, follow and block.
+
+Each service takes keyword-only arguments and does one change of state. Approval creates the creator's
+Stream; what revocation must undo at LiveKit lives in streams.services (creator_revoke).
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from streams.models import Stream
+
+from .models import Block, CreatorStatus, Follow, User
+
+
+class AccountError(Exception):
+    """A request that cannot be honoured; the message is safe to show the user."""
+
+
+@transaction.atomic
+def creator_apply(*, user: User, reason: str) -> User:
+    if user.creator_status == CreatorStatus.APPROVED:
+        raise AccountError("You are already an approved creator.")
+    if user.creator_status == CreatorStatus.PENDING:
+        raise AccountError("Your application is already waiting for review.")
+    user.creator_status = CreatorStatus.PENDING
+    user.creator_application = reason.strip()
+    user.applied_at = timezone.now()
+    user.reviewed_at = None
+    user.reviewed_by = None
+    user.save(
+        update_fields=["creator_status", "creator_application", "applied_at", "reviewed_at", "reviewed_by"]
+    )
+    return user
+
+
+@transaction.atomic
+def creator_approve(*, user: User, reviewer: User) -> Stream:
+    """Approve an application; the creator's one Stream is created (or kept, for a re-approval)."""
+    user.creator_status = CreatorStatus.APPROVED
+    user.reviewed_at = timezone.now()
+    user.reviewed_by = reviewer
+    user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
+    stream, _ = Stream.objects.get_or_create(user=user, defaults={"title": f"{user.username}'s stream"})
+    return stream
+
+
+@transaction.atomic
+def creator_reject(*, user: User, reviewer: User) -> User:
+    user.creator_status = CreatorStatus.REJECTED
+    user.reviewed_at = timezone.now()
+    user.reviewed_by = reviewer
+    user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
+    return user
+
+
+def follow_create(*, follower: User, following: User) -> Follow:
+    if follower.pk == following.pk:
+        raise AccountError("You cannot follow yourself.")
+    try:
+        with transaction.atomic():
+            return Follow.objects.create(follower=follower, following=following)
+    except IntegrityError:
+        raise AccountError(f"You already follow {following.username}.") from None
+
+
+def follow_delete(*, follower: User, following: User) -> None:
+    deleted, _ = Follow.objects.filter(follower=follower, following=following).delete()
+    if not deleted:
+        raise AccountError(f"You do not follow {following.username}.")
+
+
+def block_create(*, blocker: User, blocked: User) -> Block:
+    """Block a user. Following in either direction ends: a block hides both sides."""
+    if blocker.pk == blocked.pk:
+        raise AccountError("You cannot block yourself.")
+    try:
+        with transaction.atomic():
+            block = Block.objects.create(blocker=blocker, blocked=blocked)
+            Follow.objects.filter(follower=blocked, following=blocker).delete()
+            Follow.objects.filter(follower=blocker, following=blocked).delete()
+            return block
+    except IntegrityError:
+        raise AccountError(f"You already blocked {blocked.username}.") from None
+
+
+def block_delete(*, blocker: User, blocked: User) -> None:
+    deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if not deleted:
+        raise AccountError(f"You have not blocked {blocked.username}.")

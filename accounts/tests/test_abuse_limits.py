@@ -1,0 +1,97 @@
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("accounts:login")
+ADMIN_LOGIN = reverse("admin:login")
+
+
+def fail_logins(client, url, username, times):
+    return [client.post(url, {"username": username, "password": "wrong"}).status_code for _ in range(times)]
+
+
+def test_the_sixth_bad_password_locks_the_account(client, viewer, password):
+    assert fail_logins(client, LOGIN, "bob", 5) == [200] * 5  # form errors, not locked yet
+    assert fail_logins(client, LOGIN, "bob", 1) == [429]
+    # Locked: even the right password is refused, in any case of the username.
+    response = client.post(LOGIN, {"username": "BOB", "password": password})
+    assert response.status_code == 429
+    assert b"Too many failed log-ins" in response.content
+    assert not client.get("/").context["user"].is_authenticated
+
+
+def test_the_lockout_covers_the_admin_login(client, staff, password):
+    fail_logins(client, ADMIN_LOGIN, "sam", 6)
+    response = client.post(ADMIN_LOGIN, {"username": "sam", "password": password})
+    assert response.status_code == 429
+    # The site's own log-in shares the count.
+    assert client.post(LOGIN, {"username": "sam", "password": password}).status_code == 429
+
+
+def test_a_locked_account_is_unlocked_as_the_readme_says(client, viewer, password):
+    fail_logins(client, LOGIN, "bob", 6)
+    call_command("axes_reset_username", "bob")
+    call_command("axes_reset_ip", "127.0.0.1")
+    response = client.post(LOGIN, {"username": "bob", "password": password})
+    assert response.status_code == 302
+
+
+def test_a_good_log_in_resets_the_failure_count(client, viewer, password):
+    fail_logins(client, LOGIN, "bob", 5)
+    assert client.post(LOGIN, {"username": "bob", "password": password}).status_code == 302
+    client.logout()
+    assert fail_logins(client, LOGIN, "bob", 5) == [200] * 5
+
+
+def signup(client, n, **extra):
+    return client.post(
+        reverse("accounts:signup"),
+        {
+            "username": f"spam{n}",
+            "email": f"spam{n}@example.com",
+            "password1": "a-Long-passphrase-42",
+            "password2": "a-Long-passphrase-42",
+        },
+        **extra,
+    )
+
+
+def test_sign_up_is_rate_limited_per_client_ip(client, settings):
+    settings.RATE_LIMIT_SIGNUP = "3/h"
+    for n in range(3):
+        assert signup(client, n).status_code == 302
+        client.logout()
+    response = signup(client, 3)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "3600"
+    assert not User.objects.filter(username="spam3").exists()
+    # Another client is not affected.
+    assert signup(client, 4, REMOTE_ADDR="203.0.113.9").status_code == 302
+
+
+def test_a_spoofed_forwarded_for_does_not_reset_the_limit_without_a_proxy(client, settings):
+    settings.RATE_LIMIT_SIGNUP = "1/h"
+    assert signup(client, 0).status_code == 302
+    client.logout()
+    assert signup(client, 1, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(client, settings):
+    settings.RATE_LIMIT_SIGNUP = "1/h"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert signup(client, 0, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 302
+    client.logout()
+    assert signup(client, 1, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+    assert signup(client, 2, HTTP_X_FORWARDED_FOR="198.51.100.8").status_code == 302
+
+
+def test_password_reset_is_rate_limited(client, viewer, settings):
+    settings.RATE_LIMIT_PASSWORD_RESET = "2/h"
+    url = reverse("accounts:password-reset")
+    assert [client.post(url, {"email": "bob@example.com"}).status_code for _ in range(3)] == [302, 302, 429]
+    assert len(mail.outbox) == 2

@@ -1,0 +1,175 @@
+"""Shared test set-up: named users, a fast password hasher, and the service markers.
+
+Tests that need PostgreSQL, Redis or Chromium carry a marker. Where the service is missing they are left
+out with a plain reason, and the run ends with a list of what was left out. Under CI=true, every pass
+writes what it collected and ran to STREAMIT_TEST_REPORT so .ci/run can fail a test no pass ran.
+"""
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+PASSWORD = "correct-horse-battery-staple"
+_RAN: set[str] = set()  # node ids whose test body ran in this process
+
+
+def _database_is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_reachable() -> bool:
+    parsed = urlparse(_redis_url())
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser_available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return _chromium_path() is not None
+
+
+SERVICE_CHECKS = {
+    "postgres": (_database_is_postgres, "needs PostgreSQL: set DATABASE_URL=postgres://..."),
+    "redis": (_redis_reachable, f"needs Redis at {_redis_url()}"),
+    "browser": (_browser_available, "needs Chromium and Playwright (apt-get install chromium)"),
+}
+
+
+def pytest_configure(config):
+    # Argon2 is deliberately slow; tests hash thousands of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    config._streamit_left_out = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    available = {name: check() for name, (check, _) in SERVICE_CHECKS.items()}
+    for item in items:
+        for name, (_, reason) in SERVICE_CHECKS.items():
+            if item.get_closest_marker(name) and not available[name]:
+                item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
+                config._streamit_left_out.setdefault(reason, 0)
+                config._streamit_left_out[reason] += 1
+    config._streamit_collected = [item.nodeid for item in items]
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and not report.skipped:
+        _RAN.add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    left_out = getattr(config, "_streamit_left_out", {})
+    if left_out:
+        terminalreporter.section("left out on this machine")
+        for reason, count in left_out.items():
+            terminalreporter.write_line(f"{count} test(s) not run: {reason}")
+    report_path = os.environ.get("STREAMIT_TEST_REPORT")
+    if report_path:
+        Path(report_path).write_text(
+            json.dumps(
+                {
+                    "collected": getattr(config, "_streamit_collected", []),
+                    "ran": sorted(_RAN),
+                }
+            )
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits, lockouts and cached reads must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# --- Named users -----------------------------------------------------------------------------------
+
+
+def make_user(username: str, **fields):
+    from accounts.models import User
+
+    return User.objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD, **fields
+    )
+
+
+def make_creator(username: str):
+    """An approved creator with their Stream, as approval through the admin leaves them."""
+    from accounts.services import creator_apply, creator_approve
+
+    user = make_user(username)
+    creator_apply(user=user, reason="I stream speedruns.")
+    reviewer = make_user(f"{username}-reviewer", is_staff=True)
+    creator_approve(user=user, reviewer=reviewer)
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def creator(db):
+    """alice: an approved creator with a stream."""
+    return make_creator("alice")
+
+
+@pytest.fixture
+def viewer(db):
+    """bob: a signed-up viewer."""
+    return make_user("bob")
+
+
+@pytest.fixture
+def outsider(db):
+    """charlie: another signed-up user with no relation to alice."""
+    return make_user("charlie")
+
+
+@pytest.fixture
+def pending_creator(db):
+    """dave: applied to stream, not yet reviewed."""
+    user = make_user("dave")
+    user.creator_status = "pending"
+    user.creator_application = "Let me stream."
+    user.applied_at = timezone.now()
+    user.save()
+    return user
+
+
+@pytest.fixture
+def staff(db):
+    """sam: staff who reviews creators in the admin."""
+    return make_user("sam", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def other_creator(db):
+    """erin: a second approved creator."""
+    return make_creator("erin")

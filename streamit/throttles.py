@@ -1,0 +1,38 @@
+"""API throttles. Rates are in settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]); the counts live in the
+default cache, so they hold across workers when CACHE_URL is Redis. DRF answers 429 with Retry-After.
+
+Client IPs come from DRF's get_ident, which honours NUM_PROXIES (= TRUSTED_PROXY_COUNT): with no trusted
+proxy, X-Forwarded-For is ignored and cannot be used to dodge a limit.
+"""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class _PerIPThrottle(SimpleRateThrottle):
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class _PerUserThrottle(SimpleRateThrottle):
+    """Per signed-in user; anonymous callers are left to the per-IP throttle."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class TokenIPThrottle(_PerIPThrottle):
+    scope = "token_ip"
+
+
+class TokenUserThrottle(_PerUserThrottle):
+    scope = "token_user"
+
+
+class CredentialsThrottle(_PerUserThrottle):
+    scope = "credentials"
+
+
+class SocialThrottle(_PerUserThrottle):
+    scope = "social"
