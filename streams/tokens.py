@@ -1,0 +1,146 @@
+"""Access tokens for the browser, and the chat policy: the only place that decides LiveKit grants.
+
+The seed's permission table, one function per row a browser uses. Every grant is set explicitly because
+the SDK's ``VideoGrants`` defaults ``can_publish``, ``can_subscribe`` and ``can_publish_data`` to True.
+
+| row               | identity                | room_join | can_publish | can_subscribe | can_publish_data |
+|-------------------|-------------------------|-----------|-------------|---------------|------------------|
+| creator self-view | ``Host-<userId>``       | True      | False       | True          | chat policy      |
+| signed-in viewer  | ``<userId>``            | True      | False       | True          | chat policy      |
+| guest             | ``guest-<ms>-<random>`` | True      | False       | True          | chat policy      |
+
+The seed's "Creator (OBS)" row is the ingress's publisher identity (the creator's user id), created by
+``streams.livekit.ingress_create``, never a browser token. Identity and room never come from a request.
+Tokens live ``LIVEKIT_TOKEN_TTL`` seconds (5 minutes by default): a token outlives a block until it
+expires, and the pages fetch a fresh one at each connect, so a short life costs nothing.
+"""
+
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from livekit import api
+
+from .livekit import room_name_for, ws_url
+
+HOST_IDENTITY_PREFIX = "Host-"
+GUEST_IDENTITY_PREFIX = "guest-"
+GUEST_DEFAULT_NAME = "Guest"
+DISPLAY_NAME_MAX = 40
+# The seed's "add delay to messages": each viewer message is held this long before it is sent.
+CHAT_DELAY_SECONDS = 3
+
+# Reasons a caller may not chat, in the order they are checked; the pages turn them into sentences.
+CHAT_DISABLED = "chat_disabled"
+CHAT_BLOCKED = "blocked"
+CHAT_FOLLOWERS_ONLY = "followers_only"
+CHAT_SIGN_IN = "sign_in"
+
+_GUEST_IDENTITY = re.compile(r"^guest-\d{13}-[0-9a-f]{8}$")
+
+
+@dataclass(frozen=True)
+class ViewerToken:
+    token: str
+    identity: str
+    name: str
+    ws_url: str
+
+
+def host_identity(user_id: int) -> str:
+    return f"{HOST_IDENTITY_PREFIX}{user_id}"
+
+
+def is_guest_identity(identity: str) -> bool:
+    return bool(_GUEST_IDENTITY.match(identity))
+
+
+def clean_display_name(name: str, *, default: str = GUEST_DEFAULT_NAME) -> str:
+    """Drop control and format characters, collapse whitespace and cut to a length a chat line can show.
+
+    Markup is left as text: the pages render names with textContent, never as HTML.
+    """
+    kept = "".join(ch for ch in str(name) if unicodedata.category(ch)[0] not in ("C",))
+    kept = " ".join(kept.split())[:DISPLAY_NAME_MAX].strip()
+    return kept or default
+
+
+def chat_permission(
+    *,
+    chat_enabled: bool,
+    followers_only: bool,
+    is_creator: bool,
+    is_guest: bool,
+    follows: bool,
+    blocked: bool,
+) -> tuple[bool, str | None]:
+    """May this caller send chat in this creator's room, and if not, why.
+
+    The same answer goes into the token (``can_publish_data``) and into the stream info the page shows.
+    When chat is off nobody chats; the creator is otherwise exempt from followers-only and the delay.
+    """
+    if not chat_enabled:
+        return False, CHAT_DISABLED
+    if is_creator:
+        return True, None
+    if blocked:
+        return False, CHAT_BLOCKED
+    if followers_only and is_guest:
+        return False, CHAT_SIGN_IN
+    if followers_only and not follows:
+        return False, CHAT_FOLLOWERS_ONLY
+    return True, None
+
+
+def _sign(*, identity: str, name: str, room: str, can_publish_data: bool) -> str:
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room,
+        # Nobody publishes media from a browser: the creator's video comes from the ingress (OBS).
+        can_publish=False,
+        can_subscribe=True,
+        can_publish_data=can_publish_data,
+    )
+    return (
+        api.AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
+        .with_identity(identity)
+        .with_name(name)
+        .with_grants(grants)
+        .with_ttl(timedelta(seconds=settings.LIVEKIT_TOKEN_TTL))
+        .to_jwt()
+    )
+
+
+def _token(*, identity: str, name: str, host_id: int, can_chat: bool) -> ViewerToken:
+    room = room_name_for(host_id)
+    token = _sign(identity=identity, name=name, room=room, can_publish_data=can_chat)
+    return ViewerToken(token=token, identity=identity, name=name, ws_url=ws_url())
+
+
+def creator_self_view_token(*, user_id: int, username: str, can_chat: bool) -> ViewerToken:
+    """The creator watching their own room: a distinct identity so it never evicts the OBS publisher."""
+    return _token(
+        identity=host_identity(user_id),
+        name=clean_display_name(username, default=str(user_id)),
+        host_id=user_id,
+        can_chat=can_chat,
+    )
+
+
+def viewer_token(*, viewer_id: int, host_id: int, name: str, can_chat: bool) -> ViewerToken:
+    return _token(
+        identity=str(viewer_id),
+        name=clean_display_name(name, default=str(viewer_id)),
+        host_id=host_id,
+        can_chat=can_chat,
+    )
+
+
+def guest_token(*, host_id: int, guest_name: str, can_chat: bool) -> ViewerToken:
+    # Made by the server, random enough that two guests never share one (a shared identity evicts).
+    identity = f"{GUEST_IDENTITY_PREFIX}{int(time.time() * 1000)}-{secrets.token_hex(4)}"
+    return _token(identity=identity, name=clean_display_name(guest_name), host_id=host_id, can_chat=can_chat)
