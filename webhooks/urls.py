@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "webhooks"
-urlpatterns: list = []
+urlpatterns = [
+    path("livekit", views.livekit_receive, name="livekit"),
+]
