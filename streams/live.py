@@ -2,6 +2,12 @@
 
 Every path that changes the live flag comes through here (webhooks, key reset or delete, revocation,
 reconcile), so a session is always opened and closed and the viewer count always reset together.
+
+LiveKit delivers events late, twice and out of order, so every change carries the time of the event that
+caused it and an older event never overrides a newer one. Presence keeps one row per identity with the
+time of the last event applied to it, a leave kept as a tombstone; a room-wide reset (the stream going
+offline, the room finishing) is remembered in a tombstone row of its own, so a join older than the reset
+that arrives after it does not count either. The result does not depend on the order of delivery.
 """
 
 import time
@@ -10,6 +16,11 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from .models import Stream, StreamSession, ViewerPresence
+
+# Participants that are not people watching: the encoder behind the ingress, recorders and bots.
+NOT_VIEWER_KINDS = frozenset({"INGRESS", "EGRESS", "AGENT"})
+# The presence row holding the time of the room's last reset. Never present; no identity we mint is "*".
+ROOM_RESET = "*"
 
 
 def now_ms() -> int:
@@ -20,11 +31,17 @@ def _at(at_ms: int) -> datetime:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC)
 
 
+def _locked(stream: Stream) -> Stream:
+    # Every change of one stream's live state or presence takes this row lock first: changes of one room
+    # are serialised (exact recounts, no duplicate first inserts), and locks are always taken in one order.
+    return Stream.objects.select_for_update().get(pk=stream.pk)
+
+
 @transaction.atomic
 def stream_go_live(*, stream: Stream, at_ms: int | None = None) -> bool:
     """Mark the stream live unless a newer event already decided its state. Returns whether it changed."""
     at_ms = now_ms() if at_ms is None else at_ms
-    stream = Stream.objects.select_for_update().get(pk=stream.pk)
+    stream = _locked(stream)
     if at_ms < stream.live_changed_at_ms:
         return False
     stream.live_changed_at_ms = at_ms
@@ -43,31 +60,32 @@ def stream_go_live(*, stream: Stream, at_ms: int | None = None) -> bool:
 
 @transaction.atomic
 def stream_go_offline(*, stream: Stream, at_ms: int | None = None) -> bool:
-    """Mark the stream offline (closing its session, zeroing viewers) unless a newer event decided."""
+    """Mark the stream offline (closing its session, zeroing viewers) unless a newer event decided.
+
+    Returns whether it was live. The viewers present at ``at_ms`` are reset even when a newer start keeps
+    the stream live, so the count does not depend on whether this event arrived before or after that start.
+    """
     at_ms = now_ms() if at_ms is None else at_ms
-    stream = Stream.objects.select_for_update().get(pk=stream.pk)
-    if at_ms < stream.live_changed_at_ms:
-        return False
-    stream.live_changed_at_ms = at_ms
+    stream = _locked(stream)
     was_live = stream.is_live
-    stream.is_live = False
-    stream.live_since = None
-    stream.viewer_count = 0
-    stream.save(update_fields=["is_live", "live_since", "viewer_count", "live_changed_at_ms", "updated_at"])
-    StreamSession.objects.filter(stream=stream, ended_at__isnull=True).update(ended_at=_at(at_ms))
-    ViewerPresence.objects.filter(stream=stream, present=True).update(present=False, last_event_at_ms=at_ms)
+    if at_ms >= stream.live_changed_at_ms:
+        stream.live_changed_at_ms = at_ms
+        stream.is_live = False
+        stream.live_since = None
+        stream.save(update_fields=["is_live", "live_since", "live_changed_at_ms", "updated_at"])
+        StreamSession.objects.filter(stream=stream, ended_at__isnull=True).update(ended_at=_at(at_ms))
+    else:
+        was_live = False
+    _room_reset(stream, at_ms)
     return was_live
 
 
 # --- Presence -----------------------------------------------------------------------------------------
 
-# Participants that are not people watching: the encoder behind the ingress, recorders and bots.
-NOT_VIEWER_KINDS = frozenset({"INGRESS", "EGRESS", "AGENT"})
-
 
 def is_viewer(*, stream: Stream, identity: str, kind: str = "STANDARD") -> bool:
     """Whether a participant in the creator's room counts as a viewer (the creator's self-view does not)."""
-    return kind not in NOT_VIEWER_KINDS and identity != f"Host-{stream.user_id}"
+    return kind not in NOT_VIEWER_KINDS and identity not in (f"Host-{stream.user_id}", ROOM_RESET)
 
 
 def _recount(stream: Stream) -> int:
@@ -83,11 +101,29 @@ def _recount(stream: Stream) -> int:
     return count
 
 
+def _room_reset(stream: Stream, at_ms: int) -> int:
+    """Everyone in the room at ``at_ms`` left; joins newer than that stay."""
+    ViewerPresence.objects.filter(stream=stream, present=True, last_event_at_ms__lte=at_ms).update(
+        present=False, last_event_at_ms=at_ms
+    )
+    reset, created = ViewerPresence.objects.get_or_create(
+        stream=stream, identity=ROOM_RESET, defaults={"present": False, "last_event_at_ms": at_ms}
+    )
+    if not created and reset.last_event_at_ms < at_ms:
+        reset.last_event_at_ms = at_ms
+        reset.save(update_fields=["last_event_at_ms"])
+    return _recount(stream)
+
+
 def _presence_apply(*, stream: Stream, identity: str, present: bool, at_ms: int) -> int:
-    stream = Stream.objects.select_for_update().get(pk=stream.pk)
-    # The stream row lock serialises every presence change of one room, so the recount below is exact and
-    # two first joins of one identity cannot both insert.
-    row = ViewerPresence.objects.filter(stream=stream, identity=identity).first()
+    stream = _locked(stream)
+    rows = {
+        row.identity: row
+        for row in ViewerPresence.objects.filter(stream=stream, identity__in=[identity, ROOM_RESET])
+    }
+    row, reset = rows.get(identity), rows.get(ROOM_RESET)
+    if present and reset is not None and at_ms <= reset.last_event_at_ms:
+        return stream.viewer_count  # joined before the room was reset: already gone
     if row is None:
         ViewerPresence.objects.create(
             stream=stream, identity=identity, present=present, last_event_at_ms=at_ms
@@ -96,12 +132,11 @@ def _presence_apply(*, stream: Stream, identity: str, present: bool, at_ms: int)
         # A join must be strictly newer than what we hold, a leave may tie: a join and a leave of one
         # connection carry the same joinedAtMs, and whichever order they arrive in, the leave wins.
         newer = at_ms > row.last_event_at_ms if present else at_ms >= row.last_event_at_ms
-        if not newer:
+        if not newer or (row.present == present and row.last_event_at_ms == at_ms):
             return stream.viewer_count
-        if row.present != present or row.last_event_at_ms != at_ms:
-            row.present = present
-            row.last_event_at_ms = at_ms
-            row.save(update_fields=["present", "last_event_at_ms"])
+        row.present = present
+        row.last_event_at_ms = at_ms
+        row.save(update_fields=["present", "last_event_at_ms"])
     return _recount(stream)
 
 
@@ -124,28 +159,23 @@ def viewer_leave(*, stream: Stream, identity: str, kind: str = "STANDARD", at_ms
 @transaction.atomic
 def room_finished(*, stream: Stream, at_ms: int) -> int:
     """The room closed: everyone in it left, except joins newer than the close (a room opened again)."""
-    stream = Stream.objects.select_for_update().get(pk=stream.pk)
-    ViewerPresence.objects.filter(stream=stream, present=True, last_event_at_ms__lte=at_ms).update(
-        present=False, last_event_at_ms=at_ms
-    )
-    return _recount(stream)
+    return _room_reset(_locked(stream), at_ms)
 
 
 @transaction.atomic
 def presence_sync(*, stream: Stream, identities: set[str], at_ms: int | None = None) -> int:
-    """Make the room's presence exactly ``identities`` (LiveKit's own list, filtered to viewers)."""
+    """Make the room's viewers exactly ``identities`` (LiveKit's own list, filtered by ``is_viewer``)."""
     at_ms = now_ms() if at_ms is None else at_ms
-    stream = Stream.objects.select_for_update().get(pk=stream.pk)
+    stream = _locked(stream)
     ViewerPresence.objects.filter(stream=stream, present=True).exclude(identity__in=identities).update(
         present=False, last_event_at_ms=at_ms
     )
-    known = dict(ViewerPresence.objects.filter(stream=stream).values_list("identity", "present"))
+    known = set(ViewerPresence.objects.filter(stream=stream).values_list("identity", flat=True))
     ViewerPresence.objects.filter(stream=stream, identity__in=identities, present=False).update(
         present=True, last_event_at_ms=at_ms
     )
     ViewerPresence.objects.bulk_create(
         ViewerPresence(stream=stream, identity=identity, present=True, last_event_at_ms=at_ms)
-        for identity in identities
-        if identity not in known
+        for identity in identities - known
     )
     return _recount(stream)

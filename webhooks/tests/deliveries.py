@@ -1,5 +1,9 @@
 """Deliveries built by the stand-in's emitter (``livekit.build_webhook``) and posted to the receiver."""
 
+import json
+import urllib.error
+import urllib.request
+
 from streams.livekit import room_name_for
 from streams.models import Stream
 
@@ -60,3 +64,19 @@ def room_event(livekit, name: str, stream: Stream, *, created_at: int, event_id:
     return livekit.build_webhook(
         name, room={"name": room_name_for(stream.user_id)}, created_at=created_at, event_id=event_id
     )
+
+
+def http_post(base_url: str, delivery: tuple[bytes, str]) -> tuple[int, dict]:
+    """Post a delivery over HTTP, as LiveKit does, to a running server (live_server)."""
+    body, auth = delivery
+    request = urllib.request.Request(
+        base_url + URL,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/webhook+json", "Authorization": auth},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
