@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Stream
+from .models import Stream, StreamSession
 
 
 @admin.register(Stream)
@@ -19,3 +19,25 @@ class StreamAdmin(admin.ModelAdmin):
     @admin.display(description="stream key")
     def masked_key(self, obj: Stream) -> str:
         return obj.masked_stream_key or "—"
+
+
+@admin.register(StreamSession)
+class StreamSessionAdmin(admin.ModelAdmin):
+    """Each go-live of a stream, as the webhooks and reconcile recorded it: history, so read-only."""
+
+    list_display = ("stream", "started_at", "ended_at", "peak_viewers")
+    list_filter = (("started_at", admin.DateFieldListFilter),)
+    list_select_related = ("stream__user",)
+    search_fields = ("stream__user__username",)
+    date_hierarchy = "started_at"
+    # Only these fields: the stream's key must never reach a page through a related form.
+    fields = readonly_fields = ("stream", "started_at", "ended_at", "peak_viewers")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
