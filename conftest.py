@@ -16,6 +16,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+pytest_plugins = ["livekit_standin.pytest_plugin"]
+
 PASSWORD = "correct-horse-battery-staple"
 _RAN: set[str] = set()  # node ids whose test body ran in this process
 

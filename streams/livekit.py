@@ -13,6 +13,7 @@ Each call opens a client inside its own event loop (the SDK's client must be bui
 closes it, which keeps this module usable from sync views, Celery tasks and commands alike.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -140,19 +141,24 @@ def _classify(error: Exception) -> LiveKitError:
     return LiveKitError(UNAVAILABLE, f"LiveKit at {where} cannot be reached ({type(error).__name__}).")
 
 
-def _call(action: Callable[[api.LiveKitAPI], Awaitable[T]]) -> T:
+def _call(action: Callable[[api.LiveKitAPI], Awaitable[T]], *, rounds: int = 1) -> T:
+    """Run ``action`` with a fresh client, within LIVEKIT_TIMEOUT (times ``rounds`` for batches)."""
+    limit = settings.LIVEKIT_TIMEOUT * rounds
+
     async def run() -> T:
         client = api.LiveKitAPI(
             settings.LIVEKIT_URL,
             settings.LIVEKIT_API_KEY,
             settings.LIVEKIT_API_SECRET,
-            timeout=aiohttp.ClientTimeout(total=settings.LIVEKIT_TIMEOUT),
+            timeout=aiohttp.ClientTimeout(total=limit),
             # With failover on, Cloud hosts replay failed calls to other regions: a create could happen
             # twice and a call could take about three timeouts. We retry ourselves where it is safe.
             failover=False,
         )
         try:
-            return await action(client)
+            # The SDK passes timeout=None to every request, which makes aiohttp ignore the session's
+            # timeout: the limit has to be enforced around the call.
+            return await asyncio.wait_for(action(client), timeout=limit)
         finally:
             await client.aclose()
 
@@ -269,8 +275,14 @@ def room_list() -> list[Room]:
 
 
 def participant_list(room: str) -> list[Participant]:
+    """Who is connected to a room; a room LiveKit does not have (nobody there yet) has nobody."""
     request = proto_room.ListParticipantsRequest(room=room)
-    response = _call(lambda client: client.room.list_participants(request))
+    try:
+        response = _call(lambda client: client.room.list_participants(request))
+    except LiveKitError as error:
+        if error.kind == NOT_FOUND:
+            return []
+        raise
     return [_participant(info) for info in response.participants]
 
 
@@ -288,6 +300,46 @@ def participant_update(room: str, identity: str, *, can_publish_data: bool) -> N
         ),
     )
     _call(lambda client: client.room.update_participant(request))
+
+
+def participant_update_many(room: str, rights: dict[str, bool], *, concurrency: int = 16) -> list[str]:
+    """Set the right to chat of many connected participants over one client, ``concurrency`` at a time.
+
+    Returns the identities LiveKit no longer had (they left meanwhile: nothing to change). Any other
+    failure raises after the calls in flight finish, so a retry re-applies the whole set safely.
+    """
+
+    async def update_all(client: api.LiveKitAPI) -> list[str]:
+        gate = asyncio.Semaphore(concurrency)
+        gone: list[str] = []
+
+        async def update(identity: str, can_publish_data: bool) -> None:
+            request = proto_room.UpdateParticipantRequest(
+                room=room,
+                identity=identity,
+                permission=proto_models.ParticipantPermission(
+                    can_subscribe=True, can_publish=False, can_publish_data=can_publish_data
+                ),
+            )
+            async with gate:
+                try:
+                    await client.room.update_participant(request)
+                except api.TwirpError as error:
+                    if error.status != 404:
+                        raise
+                    gone.append(identity)
+
+        results = await asyncio.gather(
+            *(update(identity, right) for identity, right in rights.items()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return gone
+
+    if not rights:
+        return []
+    return _call(update_all, rounds=-(-len(rights) // concurrency))
 
 
 def participant_remove(room: str, identity: str) -> None:
