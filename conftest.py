@@ -61,6 +61,9 @@ SERVICE_CHECKS = {
 def pytest_configure(config):
     # Argon2 is deliberately slow; tests hash thousands of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests sign with a secret long enough for HS256 (the dev server's "secret" is 6 bytes).
+    settings.LIVEKIT_API_KEY = "APItest"
+    settings.LIVEKIT_API_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
     config._streamit_left_out = {}
 
 

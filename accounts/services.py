@@ -7,13 +7,22 @@ Stream; what revocation must undo at LiveKit lives in streams.services (creator_
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from streams.chat_rights import chat_rights_changed, participant_blocked
 from streams.models import Stream
 
 from .models import Block, CreatorStatus, Follow, User
 
 
 class AccountError(Exception):
-    """A request that cannot be honoured; the message is safe to show the user."""
+    """A request that cannot be honoured; the message is safe to show the user.
+
+    ``code`` says what kind: "invalid" (e.g. following yourself), "conflict" (already done) or
+    "missing" (nothing to undo), so the API can answer 400, 409 or 404.
+    """
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 @transaction.atomic
@@ -58,15 +67,18 @@ def follow_create(*, follower: User, following: User) -> Follow:
         raise AccountError("You cannot follow yourself.")
     try:
         with transaction.atomic():
-            return Follow.objects.create(follower=follower, following=following)
+            follow = Follow.objects.create(follower=follower, following=following)
     except IntegrityError:
-        raise AccountError(f"You already follow {following.username}.") from None
+        raise AccountError(f"You already follow {following.username}.", "conflict") from None
+    _rights_changed(creator=following, viewer=follower)
+    return follow
 
 
 def follow_delete(*, follower: User, following: User) -> None:
     deleted, _ = Follow.objects.filter(follower=follower, following=following).delete()
     if not deleted:
-        raise AccountError(f"You do not follow {following.username}.")
+        raise AccountError(f"You do not follow {following.username}.", "missing")
+    _rights_changed(creator=following, viewer=follower)
 
 
 def block_create(*, blocker: User, blocked: User) -> Block:
@@ -78,12 +90,21 @@ def block_create(*, blocker: User, blocked: User) -> Block:
             block = Block.objects.create(blocker=blocker, blocked=blocked)
             Follow.objects.filter(follower=blocked, following=blocker).delete()
             Follow.objects.filter(follower=blocker, following=blocked).delete()
-            return block
     except IntegrityError:
-        raise AccountError(f"You already blocked {blocked.username}.") from None
+        raise AccountError(f"You already blocked {blocked.username}.", "conflict") from None
+    if blocker.is_approved_creator:
+        # A blocked viewer watching now is disconnected; their short-lived token cannot be renewed.
+        participant_blocked(creator_id=blocker.pk, viewer_id=blocked.pk)
+    return block
 
 
 def block_delete(*, blocker: User, blocked: User) -> None:
     deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
     if not deleted:
-        raise AccountError(f"You have not blocked {blocked.username}.")
+        raise AccountError(f"You have not blocked {blocked.username}.", "missing")
+
+
+def _rights_changed(*, creator: User, viewer: User) -> None:
+    # Following can open followers-only chat, unfollowing close it: tell the room if they are in it.
+    if creator.is_approved_creator:
+        chat_rights_changed(creator_id=creator.pk, identities=[str(viewer.pk)])

@@ -171,6 +171,8 @@ LIVEKIT_API_SECRET = env("LIVEKIT_API_SECRET", default=DEV_LIVEKIT_API_SECRET)
 LIVEKIT_ROOM_PREFIX = env("LIVEKIT_ROOM_PREFIX", default="")
 LIVEKIT_TIMEOUT = env.float("LIVEKIT_TIMEOUT", default=5.0)
 LIVEKIT_TOKEN_TTL = env.int("LIVEKIT_TOKEN_TTL", default=300)
+# How often an offline watch page asks whether the stream went live (with jitter, +/-20%).
+WATCH_POLL_SECONDS = env.int("WATCH_POLL_SECONDS", default=10)
 if not DEBUG and (LIVEKIT_API_SECRET == DEV_LIVEKIT_API_SECRET or LIVEKIT_API_KEY == DEV_LIVEKIT_API_KEY):
     raise ImproperlyConfigured(
         "LIVEKIT_API_KEY and LIVEKIT_API_SECRET still hold the development values: "
@@ -190,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "streamit.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -37,10 +37,9 @@ def _viewer_id(identity: str) -> int | None:
     return int(identity) if identity.isdigit() else None
 
 
-def chat_rights_apply(*, stream_id: int, identities: list[str] | None = None) -> FanOutResult:
+def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -> FanOutResult:
     """Bring every connected participant's right to chat (or only ``identities``') in line with the rules."""
-    stream = Stream.objects.select_related("user").get(pk=stream_id)
-    creator_id = stream.user_id
+    stream = Stream.objects.get(user_id=creator_id)
     room = livekit.room_name_for(creator_id)
     participants = [p for p in livekit.participant_list(room) if p.kind == "STANDARD"]
     if identities is not None:
@@ -99,9 +98,9 @@ def _retry_later(task, error: livekit.LiveKitError) -> None:
 
 
 @shared_task(bind=True, max_retries=12, acks_late=True)
-def chat_rights_fan_out(self, stream_id: int, identities: list[str] | None = None) -> dict:
+def chat_rights_fan_out(self, creator_id: int, identities: list[str] | None = None) -> dict:
     try:
-        result = chat_rights_apply(stream_id=stream_id, identities=identities)
+        result = chat_rights_apply(creator_id=creator_id, identities=identities)
     except Stream.DoesNotExist:
         return {"skipped": "stream deleted"}
     except livekit.LiveKitError as error:
@@ -125,9 +124,9 @@ def _enqueue(task, *args) -> None:
         logger.exception("Could not queue %s%r", task.name, args)
 
 
-def chat_rights_changed(*, stream: Stream, identities: list[str] | None = None) -> None:
+def chat_rights_changed(*, creator_id: int, identities: list[str] | None = None) -> None:
     """Call from a service that changed who may chat; the fan-out starts once the change is committed."""
-    transaction.on_commit(lambda: _enqueue(chat_rights_fan_out, stream.pk, identities))
+    transaction.on_commit(lambda: _enqueue(chat_rights_fan_out, creator_id, identities))
 
 
 def participant_blocked(*, creator_id: int, viewer_id: int) -> None:

@@ -39,7 +39,7 @@ def test_followers_only_takes_chat_from_non_followers_only(
 ):
     set_chat(creator.stream, is_chat_followers_only=True)
 
-    result = chat_rights_apply(stream_id=creator.stream.pk)
+    result = chat_rights_apply(creator_id=creator.pk)
 
     assert rights(livekit, room_with_everyone) == {
         str(creator.pk): False,  # the ingress publisher is left as it is
@@ -54,11 +54,11 @@ def test_followers_only_takes_chat_from_non_followers_only(
 
 def test_turning_chat_off_and_on_restores_each_right(livekit, creator, viewer, outsider, room_with_everyone):
     set_chat(creator.stream, is_chat_enabled=False)
-    chat_rights_apply(stream_id=creator.stream.pk)
+    chat_rights_apply(creator_id=creator.pk)
     assert not any(v for k, v in rights(livekit, room_with_everyone).items())
 
     set_chat(creator.stream, is_chat_enabled=True)
-    chat_rights_apply(stream_id=creator.stream.pk)
+    chat_rights_apply(creator_id=creator.pk)
     after = rights(livekit, room_with_everyone)
     assert after[f"Host-{creator.pk}"] and after[str(viewer.pk)] and after[str(outsider.pk)]
     assert after["guest-1764000000000-0a1b2c3d"]
@@ -67,14 +67,14 @@ def test_turning_chat_off_and_on_restores_each_right(livekit, creator, viewer, o
 
 def test_only_changed_rights_are_sent(livekit, creator, room_with_everyone):
     before = livekit.calls["UpdateParticipant"]
-    chat_rights_apply(stream_id=creator.stream.pk)
+    chat_rights_apply(creator_id=creator.pk)
     assert livekit.calls["UpdateParticipant"] == before
     assert livekit.calls["ListParticipants"] == 1
 
 
 def test_a_blocked_viewer_in_the_room_is_removed(livekit, creator, outsider, room_with_everyone):
     Block.objects.create(blocker=creator, blocked=outsider)
-    chat_rights_apply(stream_id=creator.stream.pk)
+    chat_rights_apply(creator_id=creator.pk)
     assert str(outsider.pk) not in rights(livekit, room_with_everyone)
 
 
@@ -84,10 +84,10 @@ def test_a_change_survives_livekit_being_down_and_the_retry_sets_it(
     set_chat(creator.stream, is_chat_followers_only=True)
     livekit.set_fault("*", "down")
     # Eager (no broker): the task gives up quietly instead of holding the request; the setting stands.
-    assert chat_rights_fan_out.delay(creator.stream.pk).get() == {"skipped": "LiveKit unavailable"}
+    assert chat_rights_fan_out.delay(creator.pk).get() == {"skipped": "LiveKit unavailable"}
     livekit.clear_faults()
     assert rights(livekit, room_with_everyone)[str(outsider.pk)] is True
 
-    chat_rights_fan_out.delay(creator.stream.pk)
+    chat_rights_fan_out.delay(creator.pk)
 
     assert rights(livekit, room_with_everyone)[str(outsider.pk)] is False

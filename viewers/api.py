@@ -1,0 +1,283 @@
+"""The viewer API: stream lookup, viewer tokens, lists, search, follow and block (JSON names as the seed's).
+
+Who may chat is decided here, on the server, and written into the token (``streams.tokens``); the stream
+info answers the same question for the page. A creator who blocked the caller does not exist for them: 404.
+"""
+
+from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services as account_services
+from accounts.models import User
+from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
+from streams import tokens
+
+from . import selectors
+
+NOT_FOUND = "No such stream."
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: `{detail}` or field errors"),
+    403: OpenApiResponse(description="Not signed in"),
+    404: OpenApiResponse(description="Unknown user, not a creator, or hidden by a block"),
+    409: OpenApiResponse(description="Already done"),
+    429: OpenApiResponse(description="Too many requests (see Retry-After)"),
+}
+
+
+class DisplayNameField(serializers.CharField):
+    """Free text cleaned by ``tokens.clean_display_name``: control characters (even NUL) are dropped."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+def _viewer(request) -> User | None:
+    return request.user if request.user.is_authenticated else None
+
+
+def _stream_or_404(request, username: str):
+    stream = selectors.stream_get_for_viewer(username=username, viewer=_viewer(request))
+    if stream is None:
+        raise NotFound(NOT_FOUND)
+    return stream
+
+
+class CreatorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    username = serializers.CharField()
+
+
+class StreamCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    hostId = serializers.IntegerField(source="user_id")
+    title = serializers.CharField()
+    thumbnailUrl = serializers.SerializerMethodField()
+    isLive = serializers.BooleanField(source="is_live")
+    viewerCount = serializers.IntegerField(source="viewer_count")
+    liveSince = serializers.DateTimeField(source="live_since", allow_null=True)
+    user = CreatorSerializer()
+
+    def get_thumbnailUrl(self, stream) -> str | None:  # noqa: N802 - the seed's JSON name
+        return stream.thumbnail.url if stream.thumbnail else None
+
+
+class StreamInfoSerializer(StreamCardSerializer):
+    description = serializers.CharField()
+    isChatEnabled = serializers.BooleanField(source="is_chat_enabled")
+    isChatDelayed = serializers.BooleanField(source="is_chat_delayed")
+    isChatFollowersOnly = serializers.BooleanField(source="is_chat_followers_only")
+    chatDelaySeconds = serializers.SerializerMethodField()
+    isFollowing = serializers.SerializerMethodField()
+    isCreator = serializers.SerializerMethodField()
+    canChat = serializers.SerializerMethodField()
+    chatBlockedReason = serializers.SerializerMethodField()
+
+    def _access(self) -> selectors.ChatAccess:
+        return self.context["access"]
+
+    def get_chatDelaySeconds(self, stream) -> int:  # noqa: N802
+        return tokens.CHAT_DELAY_SECONDS if self._access().delayed else 0
+
+    def get_isFollowing(self, stream) -> bool:  # noqa: N802
+        return self._access().follows
+
+    def get_isCreator(self, stream) -> bool:  # noqa: N802
+        return self._access().is_creator
+
+    def get_canChat(self, stream) -> bool:  # noqa: N802
+        return self._access().can_chat
+
+    def get_chatBlockedReason(self, stream) -> str | None:  # noqa: N802
+        return self._access().reason
+
+
+class ViewerStreamApi(APIView):
+    @extend_schema(responses={200: StreamInfoSerializer, 404: ERRORS[404]}, operation_id="viewer_stream")
+    def get(self, request, username: str):
+        stream = _stream_or_404(request, username)
+        access = selectors.chat_access(stream=stream, viewer=_viewer(request))
+        return Response(StreamInfoSerializer(stream, context={"access": access}).data)
+
+
+class ViewerStreamStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        isLive = serializers.BooleanField(source="is_live")
+        viewerCount = serializers.IntegerField(source="viewer_count")
+
+    @extend_schema(responses={200: OutputSerializer, 404: ERRORS[404]}, operation_id="viewer_stream_status")
+    def get(self, request, username: str):
+        return Response(self.OutputSerializer(_stream_or_404(request, username)).data)
+
+
+class ViewerTokenApi(APIView):
+    throttle_classes = [TokenIPThrottle, TokenUserThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        hostId = serializers.IntegerField(required=False, min_value=1)
+        username = serializers.CharField(required=False, max_length=150)
+        guestName = DisplayNameField(required=False, allow_blank=True, max_length=1000)
+
+        def validate(self, data):
+            if "hostId" not in data and "username" not in data:
+                raise ValidationError({"detail": "Give the stream's hostId or username."})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        identity = serializers.CharField()
+        name = serializers.CharField()
+        wsUrl = serializers.CharField(source="ws_url")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: ERRORS[400], 404: ERRORS[404], 429: ERRORS[429]},
+        operation_id="viewer_token",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        viewer = _viewer(request)
+        if "hostId" in data.validated_data:
+            stream = selectors.stream_get_by_host_for_viewer(
+                host_id=data.validated_data["hostId"], viewer=viewer
+            )
+        else:
+            stream = selectors.stream_get_for_viewer(username=data.validated_data["username"], viewer=viewer)
+        if stream is None:
+            raise NotFound(NOT_FOUND)
+        access = selectors.chat_access(stream=stream, viewer=viewer)
+        if access.is_creator:
+            # The creator watching their own room gets the self-view identity, never the publisher's.
+            issued = tokens.creator_self_view_token(
+                user_id=viewer.pk, username=viewer.username, can_chat=access.can_chat
+            )
+        elif viewer is not None:
+            issued = tokens.viewer_token(
+                viewer_id=viewer.pk, host_id=stream.user_id, name=viewer.username, can_chat=access.can_chat
+            )
+        else:
+            issued = tokens.guest_token(
+                host_id=stream.user_id,
+                guest_name=data.validated_data.get("guestName", ""),
+                can_chat=access.can_chat,
+            )
+        return Response(self.OutputSerializer(issued).data)
+
+
+class _StreamListApi(generics.ListAPIView):
+    serializer_class = StreamCardSerializer
+
+    @extend_schema(responses={200: StreamCardSerializer(many=True), 403: ERRORS[403]})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ViewerLiveApi(_StreamListApi):
+    def get_queryset(self):
+        return selectors.stream_list_live(viewer=_viewer(self.request))
+
+
+class ViewerFollowingApi(_StreamListApi):
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return selectors.stream_list_following(viewer=self.request.user)
+
+
+class ViewerRecommendedApi(_StreamListApi):
+    def get_queryset(self):
+        return selectors.stream_list_recommended(viewer=_viewer(self.request))
+
+
+class SearchApi(_StreamListApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="part of a username or title")],
+        responses={200: StreamCardSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        query = self.request.query_params.get("q", "").strip()
+        if not query:
+            raise ValidationError({"detail": "Give a search term in q."})
+        return selectors.stream_search(viewer=_viewer(self.request), query=query[:100])
+
+
+_RELATION = inline_serializer(
+    "Relation", fields={"username": serializers.CharField(), "following": serializers.BooleanField()}
+)
+_ACCOUNT_ERROR_STATUS = {"invalid": 400, "conflict": 409, "missing": 404}
+
+
+def _target_or_404(request, username: str) -> User:
+    """Any user the caller may see: a user who blocked the caller does not exist for them."""
+    target = User.objects.filter(username__iexact=username, is_active=True).first()
+    if target is None or target.blocking_set.filter(blocked=request.user).exists():
+        raise NotFound("No such user.")
+    return target
+
+
+def _act(action) -> Response | None:
+    try:
+        action()
+    except account_services.AccountError as error:
+        return Response({"detail": str(error)}, status=_ACCOUNT_ERROR_STATUS[error.code])
+    return None
+
+
+class UserFollowApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [SocialThrottle]
+
+    @extend_schema(request=None, responses={201: _RELATION, **ERRORS}, operation_id="user_follow")
+    def post(self, request, username: str):
+        target = _target_or_404(request, username)
+        failed = _act(lambda: account_services.follow_create(follower=request.user, following=target))
+        return failed or Response(
+            {"username": target.username, "following": True}, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses={200: _RELATION, **ERRORS}, operation_id="user_unfollow")
+    def delete(self, request, username: str):
+        target = _target_or_404(request, username)
+        failed = _act(lambda: account_services.follow_delete(follower=request.user, following=target))
+        return failed or Response({"username": target.username, "following": False})
+
+
+_BLOCK = inline_serializer(
+    "BlockRelation", fields={"username": serializers.CharField(), "blocked": serializers.BooleanField()}
+)
+
+
+class UserBlockApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [SocialThrottle]
+
+    @extend_schema(request=None, responses={201: _BLOCK, **ERRORS}, operation_id="user_block")
+    def post(self, request, username: str):
+        target = _target_or_404(request, username)
+        failed = _act(lambda: account_services.block_create(blocker=request.user, blocked=target))
+        return failed or Response(
+            {"username": target.username, "blocked": True}, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses={200: _BLOCK, **ERRORS}, operation_id="user_unblock")
+    def delete(self, request, username: str):
+        target = _target_or_404(request, username)
+        failed = _act(lambda: account_services.block_delete(blocker=request.user, blocked=target))
+        return failed or Response({"username": target.username, "blocked": False})
+
+
+class BlockedListApi(generics.ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = CreatorSerializer
+
+    def get_queryset(self):
+        return selectors.blocked_users(user=self.request.user)
