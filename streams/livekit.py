@@ -16,6 +16,7 @@ closes it, which keeps this module usable from sync views, Celery tasks and comm
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -141,6 +142,17 @@ def _classify(error: Exception) -> LiveKitError:
     return LiveKitError(UNAVAILABLE, f"LiveKit at {where} cannot be reached ({type(error).__name__}).")
 
 
+def _run_sync(coroutine_function: Callable[[], Awaitable[T]]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return async_to_sync(coroutine_function)()
+    # An event loop already runs in this thread (Playwright's sync API in browser tests, a notebook):
+    # async_to_sync refuses to nest, so the call gets a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(async_to_sync(coroutine_function)).result()
+
+
 def _call(action: Callable[[api.LiveKitAPI], Awaitable[T]], *, rounds: int = 1) -> T:
     """Run ``action`` with a fresh client, within LIVEKIT_TIMEOUT (times ``rounds`` for batches)."""
     limit = settings.LIVEKIT_TIMEOUT * rounds
@@ -163,7 +175,7 @@ def _call(action: Callable[[api.LiveKitAPI], Awaitable[T]], *, rounds: int = 1) 
             await client.aclose()
 
     try:
-        return async_to_sync(run)()
+        return _run_sync(run)
     except (api.TwirpError, aiohttp.ClientError, OSError, TimeoutError) as error:
         raised = _classify(error)
         logger.warning("LiveKit call failed: %s", raised)

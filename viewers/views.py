@@ -1,6 +1,103 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Viewer pages: home, search, the creator page and the watch page. They read without JavaScript.
+
+Lists and lookups come from the same selectors as the viewer API; follow and block forms call the same
+services as the API (the watch page's JS uses the API itself, so it can update the chat without a reload).
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services as account_services
+from streams import tokens
+
+from . import selectors
+
+HOME_SECTION_SIZE = 12
+SEARCH_RESULTS = 48
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "viewers/home.html")
+    viewer = request.user if request.user.is_authenticated else None
+    context = {
+        "live": selectors.stream_list_live(viewer=viewer)[:HOME_SECTION_SIZE],
+        "following": selectors.stream_list_following(viewer=viewer)[:HOME_SECTION_SIZE] if viewer else [],
+        "recommended": selectors.stream_list_recommended(viewer=viewer)[:HOME_SECTION_SIZE],
+    }
+    return render(request, "viewers/home.html", context)
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    viewer = request.user if request.user.is_authenticated else None
+    query = request.GET.get("q", "").strip()[:100]
+    results = selectors.stream_search(viewer=viewer, query=query)[:SEARCH_RESULTS] if query else []
+    return render(request, "viewers/search.html", {"query": query, "results": results})
+
+
+def _stream_for_page(request: HttpRequest, username: str):
+    """The creator's stream as this visitor may see it, or 404 (unknown, not a creator, or a block)."""
+    viewer = request.user if request.user.is_authenticated else None
+    stream = selectors.stream_get_for_viewer(username=username, viewer=viewer)
+    if stream is None:
+        raise Http404("No such creator.")
+    return stream, viewer
+
+
+def creator(request: HttpRequest, username: str) -> HttpResponse:
+    stream, viewer = _stream_for_page(request, username)
+    if stream.user.username != username:
+        return redirect("viewers:creator", stream.user.username, permanent=True)
+    context = {
+        "creator": stream.user,
+        "stream": stream,
+        "is_following": selectors.chat_access(stream=stream, viewer=viewer).follows,
+        "sessions": stream.sessions.all()[:10],
+    }
+    return render(request, "viewers/creator.html", context)
+
+
+def watch(request: HttpRequest, username: str) -> HttpResponse:
+    stream, viewer = _stream_for_page(request, username)
+    if stream.user.username != username:
+        return redirect("viewers:watch", stream.user.username, permanent=True)
+    access = selectors.chat_access(stream=stream, viewer=viewer)
+    context = {
+        "creator": stream.user,
+        "stream": stream,
+        "is_following": access.follows,
+        "can_chat": access.can_chat,
+        "chat_reason": access.reason,
+        "chat_delay_seconds": tokens.CHAT_DELAY_SECONDS if access.delayed else 0,
+        "poll_seconds": settings.WATCH_POLL_SECONDS,
+    }
+    return render(request, "viewers/watch.html", context)
+
+
+@login_required
+@require_POST
+def follow(request: HttpRequest, username: str) -> HttpResponse:
+    stream, viewer = _stream_for_page(request, username)
+    try:
+        if request.POST.get("action") == "unfollow":
+            account_services.follow_delete(follower=viewer, following=stream.user)
+        else:
+            account_services.follow_create(follower=viewer, following=stream.user)
+    except account_services.AccountError as error:
+        messages.error(request, str(error))
+    return redirect("viewers:watch", stream.user.username)
+
+
+@login_required
+@require_POST
+def block(request: HttpRequest, username: str) -> HttpResponse:
+    stream, viewer = _stream_for_page(request, username)
+    try:
+        account_services.block_create(blocker=viewer, blocked=stream.user)
+    except account_services.AccountError as error:
+        messages.error(request, str(error))
+        return redirect("viewers:watch", stream.user.username)
+    messages.success(request, f"You blocked {stream.user.username}.")
+    return redirect("home")

@@ -90,3 +90,18 @@ def log_in(page, username: str, password: str) -> None:
     with page.expect_navigation():
         page.click("main button[type=submit]")
     assert "/accounts/login/" not in page.url, "log-in failed"
+
+
+def wait_until(page, expression: str, timeout: float = 10.0):
+    """Poll a JS expression until it is truthy. (page.wait_for_function evaluates strings with eval(),
+    which the site's CSP rightly refuses; page.evaluate goes through the DevTools protocol instead.)"""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(100)

@@ -1,0 +1,195 @@
+// Live chat over LiveKit data channels, shared by the watch page and the creator dashboard.
+//
+// The server decides who may chat (the token's canPublishData); this module only mirrors that state,
+// renders messages as text (never HTML) and holds a viewer's message for the slow-mode delay.
+// Pure helpers are exported so tests can drive them with the events a room would emit.
+
+export const CHAT_TOPIC = 'lk.chat';
+export const LEGACY_TOPIC = 'lk-chat-topic';
+export const MAX_MESSAGE_LENGTH = 500;
+const MAX_SHOWN_MESSAGES = 200;
+
+const REASONS = {
+  chat_disabled: 'Chat is turned off for this stream.',
+  followers_only: 'Only followers can chat. Follow to join the conversation.',
+  blocked: "You can't chat in this stream.",
+  sign_in: 'Only followers can chat: log in and follow to join the conversation.',
+  not_allowed: "You can't chat right now.",
+};
+
+export function reasonText(reason) {
+  return REASONS[reason] || REASONS.not_allowed;
+}
+
+// Who sent a message, as shown: guests are marked so a guest cannot pass for a registered user.
+export function describeSender(identity, name, hostId) {
+  const isGuest = identity.startsWith('guest-');
+  const isHost = identity === String(hostId) || identity === `Host-${hostId}`;
+  return { name: (name || identity).slice(0, 50), isGuest, isHost };
+}
+
+export function cleanMessage(text) {
+  return String(text ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MESSAGE_LENGTH);
+}
+
+// Older LiveKit chat components send JSON {id, timestamp, message} on the lk-chat-topic data topic.
+export function decodeLegacy(payload) {
+  try {
+    const data = JSON.parse(new TextDecoder().decode(payload));
+    return typeof data.message === 'string' ? data.message : null;
+  } catch {
+    return null;
+  }
+}
+
+export function renderMessage(list, { name, text, isGuest = false, isHost = false, system = false }) {
+  const item = document.createElement('li');
+  if (system) {
+    item.className = 'chat-system muted';
+    item.textContent = text;
+  } else {
+    const who = document.createElement('span');
+    who.className = 'chat-name';
+    who.textContent = name;
+    item.append(who);
+    if (isGuest) {
+      const badge = document.createElement('span');
+      badge.className = 'badge guest';
+      badge.textContent = 'guest';
+      item.append(badge, ' ');
+    }
+    if (isHost) {
+      const badge = document.createElement('span');
+      badge.className = 'badge live';
+      badge.textContent = 'creator';
+      item.append(badge, ' ');
+    }
+    const body = document.createElement('span');
+    body.className = 'chat-text';
+    body.textContent = cleanMessage(text);
+    item.append(body);
+  }
+  list.append(item);
+  while (list.children.length > MAX_SHOWN_MESSAGES) list.firstElementChild.remove();
+  list.scrollTop = list.scrollHeight;
+  return item;
+}
+
+export class ChatPanel {
+  // root: the [data-chat] element. Its data-* attributes: hostId, canChat ("true"/"false"), reason,
+  // delaySeconds (slow mode; 0 for the creator), and it contains [data-chat-messages], [data-chat-form],
+  // [data-chat-input], [data-chat-send] and [data-chat-state].
+  constructor(root) {
+    this.root = root;
+    this.hostId = root.dataset.hostId;
+    this.delaySeconds = Number(root.dataset.delaySeconds || 0);
+    this.list = root.querySelector('[data-chat-messages]');
+    this.form = root.querySelector('[data-chat-form]');
+    this.input = root.querySelector('[data-chat-input]');
+    this.sendButton = root.querySelector('[data-chat-send]');
+    this.state = root.querySelector('[data-chat-state]');
+    this.room = null;
+    this.pending = null;
+    this.canChat = root.dataset.canChat === 'true';
+    this.reason = root.dataset.reason || '';
+    this.input.maxLength = MAX_MESSAGE_LENGTH;
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.render();
+  }
+
+  // Called by the player once connected; until then the chat waits for the room.
+  attach(room, RoomEvent) {
+    this.room = room;
+    room.registerTextStreamHandler(CHAT_TOPIC, async (reader, participantInfo) => {
+      this.receive(participantInfo.identity, await reader.readAll());
+    });
+    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+      if (topic !== LEGACY_TOPIC || !participant) return;
+      const text = decodeLegacy(payload);
+      if (text !== null) this.receive(participant.identity, text);
+    });
+    room.on(RoomEvent.ParticipantPermissionsChanged, (_previous, participant) => {
+      if (participant === room.localParticipant) {
+        this.setPermission(Boolean(participant.permissions?.canPublishData));
+      }
+    });
+    this.render();
+  }
+
+  detach() {
+    this.room = null;
+    this.render();
+  }
+
+  receive(identity, text) {
+    const participant = this.room?.remoteParticipants?.get(identity);
+    const sender = describeSender(identity, participant?.name, this.hostId);
+    renderMessage(this.list, { ...sender, text });
+  }
+
+  // The server changed our rights (follow, settings, block): mirror them at once.
+  setPermission(canChat, reason) {
+    this.canChat = canChat;
+    this.reason = canChat ? '' : reason || this.reason || 'not_allowed';
+    this.render();
+  }
+
+  setDelay(seconds) {
+    this.delaySeconds = Number(seconds) || 0;
+    this.render();
+  }
+
+  render() {
+    const counting = this.pending !== null;
+    const usable = this.canChat && this.room !== null && !counting;
+    this.input.disabled = !usable;
+    this.sendButton.disabled = !usable;
+    this.root.dataset.state = !this.canChat ? 'locked' : counting ? 'counting' : this.room ? 'ready' : 'waiting';
+    if (!this.canChat) this.state.textContent = reasonText(this.reason);
+    else if (counting) this.state.textContent = `Sending in ${this.pending.remaining} s…`;
+    else if (!this.room) this.state.textContent = 'Chat connects when the stream is on.';
+    else if (this.delaySeconds > 0) this.state.textContent = `Slow mode: messages are sent after ${this.delaySeconds} s.`;
+    else this.state.textContent = '';
+  }
+
+  submit() {
+    const text = cleanMessage(this.input.value);
+    if (!text || !this.canChat || !this.room || this.pending) return;
+    if (this.delaySeconds <= 0) {
+      this.send(text);
+      return;
+    }
+    // Slow mode: hold the message, lock the input and count down, then send.
+    this.pending = { text, remaining: this.delaySeconds };
+    this.render();
+    const tick = () => {
+      if (!this.pending) return;
+      this.pending.remaining -= 1;
+      if (this.pending.remaining <= 0) {
+        const held = this.pending.text;
+        this.pending = null;
+        this.send(held);
+      } else {
+        this.render();
+        setTimeout(tick, 1000);
+      }
+    };
+    setTimeout(tick, 1000);
+  }
+
+  async send(text) {
+    this.input.value = '';
+    this.render();
+    if (!this.canChat || !this.room) return;
+    try {
+      await this.room.localParticipant.sendText(text, { topic: CHAT_TOPIC });
+      const me = this.room.localParticipant;
+      renderMessage(this.list, { ...describeSender(me.identity, me.name, this.hostId), text });
+    } catch (error) {
+      renderMessage(this.list, { system: true, text: 'Your message could not be sent.' });
+    }
+  }
+}
