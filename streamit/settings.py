@@ -173,6 +173,9 @@ LIVEKIT_TIMEOUT = env.float("LIVEKIT_TIMEOUT", default=5.0)
 LIVEKIT_TOKEN_TTL = env.int("LIVEKIT_TOKEN_TTL", default=300)
 # How often an offline watch page asks whether the stream went live (with jitter, +/-20%).
 WATCH_POLL_SECONDS = env.int("WATCH_POLL_SECONDS", default=10)
+# Thumbnail uploads: checked by decoding them with Pillow.
+THUMBNAIL_MAX_BYTES = env.int("THUMBNAIL_MAX_BYTES", default=2 * 1024 * 1024)
+THUMBNAIL_MAX_DIMENSION = env.int("THUMBNAIL_MAX_DIMENSION", default=3840)
 if not DEBUG and (LIVEKIT_API_SECRET == DEV_LIVEKIT_API_SECRET or LIVEKIT_API_KEY == DEV_LIVEKIT_API_KEY):
     raise ImproperlyConfigured(
         "LIVEKIT_API_KEY and LIVEKIT_API_SECRET still hold the development values: "

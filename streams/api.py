@@ -1,0 +1,232 @@
+"""The creator's stream API (the seed's nine /api/stream/* endpoints), for approved creators only.
+
+Every endpoint acts on the caller's own stream: there is no id in any path or body, so a creator cannot
+name another's stream. The stream key appears in one response only, ``GET /api/stream/credentials``.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from streamit.throttles import CredentialsThrottle
+
+from . import livekit, services, tokens
+from .models import IngressType, Stream
+from .thumbnails import thumbnail_validate
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: the field and why"),
+    403: OpenApiResponse(description="Not signed in, or not an approved creator"),
+    503: OpenApiResponse(description="LiveKit is unavailable: nothing was changed"),
+}
+_STATUS = {"conflict": status.HTTP_409_CONFLICT, "missing": status.HTTP_404_NOT_FOUND}
+
+
+class LiveKitUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The video server is unavailable right now; nothing was changed. Try again in a minute."
+
+
+class IsApprovedCreator(BasePermission):
+    message = "Only approved creators can manage a stream. Apply at /accounts/creator/ to become one."
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user.is_authenticated:
+            return False  # DRF answers "Authentication credentials were not provided." (403)
+        if not request.user.is_approved_creator:
+            raise PermissionDenied(self.message)
+        return True
+
+
+class CreatorApi(APIView):
+    permission_classes = [IsApprovedCreator]
+
+    def stream(self, request) -> Stream:
+        return Stream.objects.get(user=request.user)
+
+    def handle_exception(self, exc):
+        # One translation for all endpoints: LiveKit down → 503 with a clear detail, nothing changed.
+        if isinstance(exc, livekit.LiveKitError):
+            exc = (
+                LiveKitUnavailable()
+                if exc.kind == livekit.UNAVAILABLE
+                else LiveKitUnavailable(
+                    "The video server refused the request; nothing was changed. Please tell the site's staff."
+                )
+            )
+        if isinstance(exc, services.StreamError):
+            return Response({"detail": str(exc)}, status=_STATUS[exc.code])
+        return super().handle_exception(exc)
+
+
+class KeyOutputSerializer(serializers.Serializer):
+    """What a create or reset answers: everything but the key itself (fetch it from /credentials)."""
+
+    ingressId = serializers.CharField(source="stream.ingress_id")
+    ingressType = serializers.CharField(source="stream.ingress_type")
+    serverUrl = serializers.CharField(source="stream.server_url")
+    warning = serializers.CharField(allow_null=True)
+
+
+class IngressTypeField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=IngressType.values, **kwargs)
+
+
+class StreamCreateApi(CreatorApi):
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=140, required=False, default="", allow_blank=True)
+        description = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+        ingressType = IngressTypeField(required=False, default=IngressType.RTMP)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: KeyOutputSerializer,
+            409: OpenApiResponse(description="A key exists already"),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.stream_create(
+            user=request.user,
+            title=data.validated_data["title"],
+            description=data.validated_data["description"],
+            ingress_type=data.validated_data["ingressType"],
+        )
+        return Response(KeyOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class StreamIngressApi(CreatorApi):
+    class InputSerializer(serializers.Serializer):
+        ingressType = IngressTypeField(required=False, default=IngressType.RTMP)
+
+    @extend_schema(request=InputSerializer, responses={200: KeyOutputSerializer, **ERRORS})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.stream_ingress_create(
+            user=request.user, ingress_type=data.validated_data["ingressType"]
+        )
+        return Response(KeyOutputSerializer(result).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 404: OpenApiResponse(description="No key to delete"), **ERRORS},
+    )
+    def delete(self, request):
+        services.stream_ingress_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StreamInfoOutputSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    description = serializers.CharField()
+    thumbnailUrl = serializers.SerializerMethodField()
+    ingressType = serializers.CharField(source="ingress_type")
+    hasKey = serializers.SerializerMethodField()
+    isLive = serializers.BooleanField(source="is_live")
+    isChatEnabled = serializers.BooleanField(source="is_chat_enabled")
+    isChatDelayed = serializers.BooleanField(source="is_chat_delayed")
+    isChatFollowersOnly = serializers.BooleanField(source="is_chat_followers_only")
+
+    def get_thumbnailUrl(self, stream) -> str | None:  # noqa: N802 - the seed's JSON name
+        return stream.thumbnail.url if stream.thumbnail else None
+
+    def get_hasKey(self, stream) -> bool:  # noqa: N802
+        return bool(stream.ingress_id)
+
+
+class StreamInfoApi(CreatorApi):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=140, required=False, allow_blank=True)
+        description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        thumbnail = serializers.FileField(required=False)
+
+        def validate_thumbnail(self, upload):
+            try:
+                return thumbnail_validate(upload)
+            except DjangoValidationError as error:
+                raise ValidationError(error.messages) from error
+
+    @extend_schema(responses={200: StreamInfoOutputSerializer, 403: ERRORS[403]})
+    def get(self, request):
+        return Response(StreamInfoOutputSerializer(self.stream(request)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: StreamInfoOutputSerializer, **ERRORS})
+    def put(self, request):
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        stream = services.stream_info_update(stream=self.stream(request), **data.validated_data)
+        return Response(StreamInfoOutputSerializer(stream).data)
+
+
+class StreamCredentialsApi(CreatorApi):
+    throttle_classes = [CredentialsThrottle]
+
+    class OutputSerializer(serializers.Serializer):
+        ingressId = serializers.CharField(source="ingress_id")
+        ingressType = serializers.CharField(source="ingress_type")
+        serverUrl = serializers.CharField(source="server_url")
+        streamKey = serializers.CharField(source="stream_key")
+
+    @extend_schema(
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="No key yet"), 403: ERRORS[403]}
+    )
+    def get(self, request):
+        stream = self.stream(request)
+        if not stream.ingress_id:
+            raise services.StreamError("You have no stream key yet: generate one.", "missing")
+        response = Response(self.OutputSerializer(stream).data)
+        response["Cache-Control"] = "no-store"  # a key must not sit in a browser or proxy cache
+        return response
+
+
+class StreamChatSettingsApi(CreatorApi):
+    class InputSerializer(serializers.Serializer):
+        isChatEnabled = serializers.BooleanField(required=False, source="is_chat_enabled")
+        isChatDelayed = serializers.BooleanField(required=False, source="is_chat_delayed")
+        isChatFollowersOnly = serializers.BooleanField(required=False, source="is_chat_followers_only")
+
+    @extend_schema(request=InputSerializer, responses={200: StreamInfoOutputSerializer, **ERRORS})
+    def put(self, request):
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        stream = services.stream_chat_settings_update(stream=self.stream(request), **data.validated_data)
+        return Response(StreamInfoOutputSerializer(stream).data)
+
+
+class StreamStatusApi(CreatorApi):
+    class OutputSerializer(serializers.Serializer):
+        isLive = serializers.BooleanField(source="is_live")
+        viewerCount = serializers.IntegerField(source="viewer_count")
+        liveSince = serializers.DateTimeField(source="live_since", allow_null=True)
+
+    @extend_schema(responses={200: OutputSerializer, 403: ERRORS[403]})
+    def get(self, request):
+        return Response(self.OutputSerializer(self.stream(request)).data)
+
+
+class StreamCreatorTokenApi(CreatorApi):
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        identity = serializers.CharField()
+        name = serializers.CharField()
+        wsUrl = serializers.CharField(source="ws_url")
+
+    @extend_schema(request=None, responses={200: OutputSerializer, 403: ERRORS[403]})
+    def post(self, request):
+        stream = self.stream(request)
+        issued = tokens.creator_self_view_token(
+            user_id=request.user.pk, username=request.user.username, can_chat=stream.is_chat_enabled
+        )
+        return Response(self.OutputSerializer(issued).data)

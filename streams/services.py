@@ -1,0 +1,196 @@
+"""Creator-side writes: stream keys (ingresses), stream info, chat settings and revocation.
+
+LiveKit is called in an order that cannot lose a working key: a new ingress is created and saved before
+the old one is deleted. If LiveKit is unreachable before anything was saved, nothing changes and the
+caller answers 503. If only the delete of an old key fails, the new key stands, the caller warns the
+creator, and a background task keeps deleting the old one until LiveKit agrees (``reconcile`` also sweeps
+ingresses no stream points to). A leaked key must die: every path that replaces or drops a key ends with
+its ingress deleted at LiveKit.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import CreatorStatus, User
+
+from . import livekit
+from .chat_rights import chat_rights_changed
+from .live import stream_go_offline
+from .models import Stream
+from .tasks import ingress_delete_retry
+
+logger = logging.getLogger(__name__)
+
+OLD_KEY_WARNING = (
+    "Your new key works, but the old one could not be revoked yet: LiveKit did not answer. "
+    "We keep trying in the background."
+)
+
+
+class StreamError(Exception):
+    """A request that cannot be honoured; ``code`` is "conflict" or "missing" for the API's status."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    stream: Stream
+    warning: str | None = None
+
+
+def _locked_stream(user: User) -> Stream:
+    return Stream.objects.select_for_update().get(user=user)
+
+
+def _delete_old_ingress(ingress_id: str) -> str | None:
+    """Delete a replaced ingress now, or hand it to the retry task. Returns a warning if it lives on."""
+    try:
+        livekit.ingress_delete(ingress_id)
+    except livekit.LiveKitError as error:
+        logger.warning(
+            "Old ingress %s not deleted yet (%s); retrying in the background", ingress_id, error.kind
+        )
+        transaction.on_commit(lambda: ingress_delete_retry.delay(ingress_id))
+        return OLD_KEY_WARNING
+    return None
+
+
+def _store_ingress(stream: Stream, ingress: livekit.Ingress) -> None:
+    stream.ingress_id = ingress.ingress_id
+    stream.ingress_type = ingress.ingress_type
+    stream.server_url = ingress.url
+    stream.stream_key = ingress.stream_key
+    stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
+
+
+def stream_ingress_create(*, user: User, ingress_type: str) -> KeyResult:
+    """Generate a key; if the creator has one this is a reset: new ingress saved first, old one deleted."""
+    # LiveKit first, outside any transaction: if it fails, nothing here has changed.
+    ingress = livekit.ingress_create(user_id=user.pk, username=user.username, ingress_type=ingress_type)
+    with transaction.atomic():
+        stream = _locked_stream(user)
+        old_ingress_id = stream.ingress_id
+        _store_ingress(stream, ingress)
+        if stream.is_live:
+            # The encoder on the old key is cut off: the stream is offline until OBS uses the new key.
+            stream_go_offline(stream=stream)
+        warning = _delete_old_ingress(old_ingress_id) if old_ingress_id else None
+    stream.refresh_from_db()
+    return KeyResult(stream=stream, warning=warning)
+
+
+def stream_create(*, user: User, title: str, description: str, ingress_type: str) -> KeyResult:
+    """The seed's createStream: set title and description and create the first key."""
+    if Stream.objects.filter(user=user, ingress_id__isnull=False).exists():
+        raise StreamError("You already have a stream key: reset it instead.", "conflict")
+    ingress = livekit.ingress_create(user_id=user.pk, username=user.username, ingress_type=ingress_type)
+    with transaction.atomic():
+        stream = _locked_stream(user)
+        if stream.ingress_id:  # a concurrent create won the race: keep theirs, drop ours
+            transaction.on_commit(lambda: ingress_delete_retry.delay(ingress.ingress_id))
+            raise StreamError("You already have a stream key: reset it instead.", "conflict")
+        stream.title, stream.description = title, description
+        stream.save(update_fields=["title", "description", "updated_at"])
+        _store_ingress(stream, ingress)
+    return KeyResult(stream=stream)
+
+
+def stream_ingress_delete(*, user: User) -> Stream:
+    """Delete the key at LiveKit, then here. If LiveKit cannot be reached the key stays (503)."""
+    stream = Stream.objects.get(user=user)
+    if not stream.ingress_id:
+        raise StreamError("You have no stream key.", "missing")
+    livekit.ingress_delete(stream.ingress_id)
+    with transaction.atomic():
+        stream = _locked_stream(user)
+        stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
+        stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
+        if stream.is_live:
+            stream_go_offline(stream=stream)
+    stream.refresh_from_db()
+    return stream
+
+
+def stream_info_update(
+    *,
+    stream: Stream,
+    title: str | None = None,
+    description: str | None = None,
+    thumbnail: UploadedFile | None = None,
+) -> Stream:
+    """Update what viewers see; only the fields given change. The thumbnail must be validated already."""
+    fields = []
+    if title is not None:
+        stream.title = title
+        fields.append("title")
+    if description is not None:
+        stream.description = description
+        fields.append("description")
+    if thumbnail is not None:
+        old = stream.thumbnail.name if stream.thumbnail else None
+        stream.thumbnail.save(thumbnail.name, thumbnail, save=False)
+        fields.append("thumbnail")
+    if fields:
+        stream.save(update_fields=[*fields, "updated_at"])
+        if thumbnail is not None and old:
+            stream.thumbnail.storage.delete(old)
+    return stream
+
+
+def stream_chat_settings_update(
+    *,
+    stream: Stream,
+    is_chat_enabled: bool | None = None,
+    is_chat_delayed: bool | None = None,
+    is_chat_followers_only: bool | None = None,
+) -> Stream:
+    """Change the chat rules; viewers already in the room get their new rights from the fan-out task."""
+    wanted = {
+        "is_chat_enabled": is_chat_enabled,
+        "is_chat_delayed": is_chat_delayed,
+        "is_chat_followers_only": is_chat_followers_only,
+    }
+    changed = [name for name, value in wanted.items() if value is not None and getattr(stream, name) != value]
+    if not changed:
+        return stream
+    with transaction.atomic():
+        for name in changed:
+            setattr(stream, name, wanted[name])
+        stream.save(update_fields=[*changed, "updated_at"])
+        # Delay changes no right (the pages hold messages); enabled and followers-only do.
+        if set(changed) - {"is_chat_delayed"}:
+            chat_rights_changed(creator_id=stream.user_id)
+    return stream
+
+
+def creator_revoke(*, user: User, reviewer: User | None) -> None:
+    """Take streaming away: the key dies at LiveKit, the stream goes offline and its viewers are cut off.
+
+    Revocation stands even if LiveKit is unreachable (staff decided): the ingress delete is retried in
+    the background and ``reconcile`` sweeps what is left. The room is deleted to disconnect everyone.
+    """
+    with transaction.atomic():
+        user.creator_status = CreatorStatus.REJECTED
+        user.reviewed_at = timezone.now()
+        user.reviewed_by = reviewer
+        user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
+        stream = Stream.objects.select_for_update().filter(user=user).first()
+        if stream is None:
+            return
+        old_ingress_id = stream.ingress_id
+        stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
+        stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
+        stream_go_offline(stream=stream)
+        if old_ingress_id:
+            _delete_old_ingress(old_ingress_id)
+    try:
+        livekit.room_delete(livekit.room_name_for(user.pk))
+    except livekit.LiveKitError as error:
+        logger.warning("Room of revoked creator %s not closed (%s)", user.pk, error.kind)
