@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 
+from streams import services as stream_services
+
 from . import services
 from .models import Block, CreatorStatus, Follow, User
 
@@ -21,7 +23,7 @@ class StreamItUserAdmin(UserAdmin):
     list_filter = ("creator_status", "is_active", "is_staff")
     search_fields = ("username", "email")
     readonly_fields = ("applied_at", "reviewed_at", "reviewed_by", "last_login", "date_joined")
-    actions = ["approve_creators", "reject_creators"]
+    actions = ["approve_creators", "reject_creators", "revoke_creators"]
     change_form_template = "admin/accounts/user/change_form.html"
     # Pending applications first, so staff find them without a filter.
     ordering = (
@@ -52,6 +54,24 @@ class StreamItUserAdmin(UserAdmin):
             services.creator_reject(user=user, reviewer=request.user)
         self.message_user(request, f"Rejected {len(queryset)} application(s).", messages.SUCCESS)
 
+    @admin.action(description="Revoke selected creators (deletes their key, ends their stream)")
+    def revoke_creators(self, request: HttpRequest, queryset) -> None:
+        revoked = [user for user in queryset if user.is_approved_creator]
+        for user in revoked:
+            stream_services.creator_revoke(user=user, reviewer=request.user)
+        self.message_user(request, f"Revoked {len(revoked)} creator(s).", messages.SUCCESS)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Deactivating a creator ends their streaming as revocation does.
+        if (
+            change
+            and "is_active" in form.changed_data
+            and not obj.is_active
+            and obj.creator_status == CreatorStatus.APPROVED
+        ):
+            stream_services.creator_revoke(user=obj, reviewer=request.user)
+
     def response_change(self, request: HttpRequest, obj: User) -> HttpResponse:
         # The buttons on the user's own page do what the bulk actions do.
         if "_approve_creator" in request.POST:
@@ -60,6 +80,9 @@ class StreamItUserAdmin(UserAdmin):
         elif "_reject_creator" in request.POST:
             services.creator_reject(user=obj, reviewer=request.user)
             self.message_user(request, f"{obj.username}'s application was rejected.", messages.SUCCESS)
+        elif "_revoke_creator" in request.POST:
+            stream_services.creator_revoke(user=obj, reviewer=request.user)
+            self.message_user(request, f"{obj.username} can no longer stream.", messages.SUCCESS)
         return super().response_change(request, obj)
 
 

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "streams"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("keys/", views.keys, name="keys"),
+    path("keys/generate", views.key_generate, name="key-generate"),
+    path("keys/delete", views.key_delete, name="key-delete"),
+]

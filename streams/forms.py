@@ -1,0 +1,52 @@
+from django import forms
+
+from .models import IngressType, Stream
+from .thumbnails import thumbnail_validate
+
+
+class KeyForm(forms.Form):
+    ingress_type = forms.ChoiceField(
+        choices=IngressType.choices, initial=IngressType.RTMP, widget=forms.RadioSelect, label="Stream with"
+    )
+
+
+class ConfirmForm(forms.Form):
+    """Reset and delete cut off whatever uses the current key: the creator ticks a box to confirm."""
+
+    confirm = forms.BooleanField(
+        label="Yes: the current key stops working and a live stream goes offline.",
+        error_messages={"required": "Tick the box to confirm."},
+    )
+
+
+class ResetKeyForm(KeyForm, ConfirmForm):
+    pass
+
+
+class StreamInfoForm(forms.ModelForm):
+    class Meta:
+        model = Stream
+        fields = ["title", "description", "thumbnail"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4}), "thumbnail": forms.FileInput}
+        help_texts = {"thumbnail": "PNG, JPEG or WebP, at most 2 MB and 3840×3840 pixels."}
+
+    def clean_thumbnail(self):
+        upload = self.cleaned_data.get("thumbnail")
+        if (
+            upload
+            and upload is not getattr(self.instance, "thumbnail", None)
+            and hasattr(upload, "content_type")
+        ):
+            return thumbnail_validate(upload)
+        return upload
+
+
+class ChatSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Stream
+        fields = ["is_chat_enabled", "is_chat_delayed", "is_chat_followers_only"]
+        labels = {
+            "is_chat_enabled": "Chat on",
+            "is_chat_delayed": "Slow mode (viewers' messages are held 3 seconds)",
+            "is_chat_followers_only": "Followers only",
+        }

@@ -1,0 +1,125 @@
+"""The creator dashboard: the stream manager and the keys page. Forms work without JavaScript.
+
+Each view checks the caller is an approved creator, then calls the same service as the API.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from viewers.selectors import chat_access
+
+from . import livekit, services
+from .forms import ChatSettingsForm, ConfirmForm, KeyForm, ResetKeyForm, StreamInfoForm
+from .models import Stream
+
+UNAVAILABLE = "The video server is unavailable right now; nothing was changed. Try again in a minute."
+
+
+def creator_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_approved_creator:
+            if request.method == "GET":
+                messages.info(request, "Apply to become a creator to get a dashboard.")
+                return redirect("accounts:become-creator")
+            raise PermissionDenied
+        return view(request, Stream.objects.get(user=request.user), *args, **kwargs)
+
+    return wrapper
+
+
+@creator_required
+@require_http_methods(["GET", "POST"])
+def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
+    info_form = StreamInfoForm(instance=stream, prefix="info")
+    chat_form = ChatSettingsForm(instance=stream, prefix="chat")
+    if request.method == "POST" and "info-title" in request.POST:
+        info_form = StreamInfoForm(
+            request.POST, request.FILES, instance=Stream.objects.get(pk=stream.pk), prefix="info"
+        )
+        if info_form.is_valid():
+            data = info_form.cleaned_data
+            uploaded = "info-thumbnail" in request.FILES  # otherwise the field holds the current file
+            services.stream_info_update(
+                stream=stream,
+                title=data["title"],
+                description=data["description"],
+                thumbnail=data["thumbnail"] if uploaded else None,
+            )
+            messages.success(request, "Stream details saved.")
+            return redirect("streams:dashboard")
+    elif request.method == "POST":
+        chat_form = ChatSettingsForm(request.POST, instance=Stream.objects.get(pk=stream.pk), prefix="chat")
+        if chat_form.is_valid():
+            services.stream_chat_settings_update(stream=stream, **chat_form.cleaned_data)
+            messages.success(request, "Chat settings saved.")
+            return redirect("streams:dashboard")
+    context = {
+        "stream": stream,
+        "creator": request.user,
+        "info_form": info_form,
+        "chat_form": chat_form,
+        "access": chat_access(stream=stream, viewer=request.user),
+    }
+    return render(request, "streams/dashboard.html", context)
+
+
+@creator_required
+def keys(request: HttpRequest, stream: Stream) -> HttpResponse:
+    context = {
+        "stream": stream,
+        "generate_form": KeyForm(),
+        "reset_form": ResetKeyForm(initial={"ingress_type": stream.ingress_type or "RTMP"}),
+        "delete_form": ConfirmForm(),
+    }
+    return render(request, "streams/keys.html", context)
+
+
+def _key_action(request: HttpRequest, stream: Stream, form, action) -> HttpResponse:
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("streams:keys")
+    try:
+        result = action(form.cleaned_data)
+    except livekit.LiveKitError:
+        messages.error(request, UNAVAILABLE)
+    except services.StreamError as error:
+        messages.error(request, str(error))
+    else:
+        if result:
+            messages.warning(request, result)
+    return redirect("streams:keys")
+
+
+@creator_required
+@require_POST
+def key_generate(request: HttpRequest, stream: Stream) -> HttpResponse:
+    form = ResetKeyForm(request.POST) if stream.ingress_id else KeyForm(request.POST)
+
+    def generate(data):
+        result = services.stream_ingress_create(user=request.user, ingress_type=data["ingress_type"])
+        messages.success(
+            request, "Your new stream key is ready." if not stream.ingress_id else "Your key was reset."
+        )
+        return result.warning
+
+    return _key_action(request, stream, form, generate)
+
+
+@creator_required
+@require_POST
+def key_delete(request: HttpRequest, stream: Stream) -> HttpResponse:
+    def delete(data):
+        services.stream_ingress_delete(user=request.user)
+        messages.success(request, "Your stream key was deleted.")
+
+    return _key_action(request, stream, ConfirmForm(request.POST), delete)
