@@ -21,12 +21,12 @@ for (const button of document.querySelectorAll('[data-copy]')) {
 }
 
 for (const form of document.querySelectorAll('form[data-confirm]')) {
-  form.addEventListener('submit', (event) => {
+  // On the button's click, before the browser checks the required box: the dialog is the confirmation.
+  form.querySelector('button[type=submit]').addEventListener('click', (event) => {
     if (!window.confirm(form.dataset.confirm)) {
       event.preventDefault();
       return;
     }
-    // The dialog was the confirmation: tick the box the server asks for.
     const box = form.querySelector('input[name=confirm]');
     if (box) box.checked = true;
   });
