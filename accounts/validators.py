@@ -19,6 +19,11 @@ username_format_validator = RegexValidator(
 )
 
 
+def could_be_username(value: str) -> bool:
+    """A cheap check before a lookup: text that no username can match never reaches the database."""
+    return username_format_validator.regex.match(value) is not None
+
+
 def validate_username_not_reserved(value: str) -> None:
     if value.lower() in RESERVED_USERNAMES:
         raise ValidationError("This username is reserved.", code="reserved_username")

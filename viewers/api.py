@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import services as account_services
 from accounts.models import User
+from accounts.validators import could_be_username
 from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
 from streams import tokens
 
@@ -218,7 +219,11 @@ _ACCOUNT_ERROR_STATUS = {"invalid": 400, "conflict": 409, "missing": 404}
 
 def _target_or_404(request, username: str) -> User:
     """Any user the caller may see: a user who blocked the caller does not exist for them."""
-    target = User.objects.filter(username__iexact=username, is_active=True).first()
+    target = (
+        User.objects.filter(username__iexact=username, is_active=True).first()
+        if could_be_username(username)
+        else None
+    )
     if target is None or target.blocking_set.filter(blocked=request.user).exists():
         raise NotFound("No such user.")
     return target

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Block, Follow, User
+from accounts.validators import could_be_username
 from streams import tokens
 from streams.models import Stream
 
@@ -48,6 +49,8 @@ def stream_list_recommended(*, viewer: User | None) -> QuerySet[Stream]:
 
 def stream_search(*, viewer: User | None, query: str) -> QuerySet[Stream]:
     """Streams whose creator's username or title contains the query (any case), live ones first."""
+    # Control characters match nothing we store, and PostgreSQL refuses NUL in a query outright.
+    query = "".join(ch for ch in query if ch.isprintable())
     return (
         _streams_visible_to(viewer)
         .filter(Q(user__username__icontains=query) | Q(title__icontains=query))
@@ -57,6 +60,8 @@ def stream_search(*, viewer: User | None, query: str) -> QuerySet[Stream]:
 
 def stream_get_for_viewer(*, username: str, viewer: User | None) -> Stream | None:
     """The creator's stream by username in any case, or None if it does not exist for this viewer."""
+    if not could_be_username(username):
+        return None
     return _streams_visible_to(viewer).filter(user__username__iexact=username).first()
 
 

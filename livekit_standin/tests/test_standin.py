@@ -1,12 +1,13 @@
 """The stand-in speaks like LiveKit: its webhooks pass the SDK's receiver, its refusals match LiveKit's."""
 
+import asyncio
 import json
 import threading
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from livekit import api
@@ -49,7 +50,9 @@ def call(livekit, action, *, secret=None):
         async with api.LiveKitAPI(livekit.url, livekit.api_key, secret or livekit.api_secret) as client:
             return await action(client)
 
-    return async_to_sync(run)()
+    # A thread of its own: browser tests leave Playwright's event loop in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def receiver(livekit, secret=None):

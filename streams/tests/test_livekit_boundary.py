@@ -8,11 +8,16 @@ ALLOWED = {ROOT / "streams" / "livekit.py", ROOT / "streams" / "tokens.py"}
 PRODUCTION_PACKAGES = ["accounts", "streams", "viewers", "webhooks", "streamit"]
 
 
+def _is_sdk(module: str) -> bool:
+    # The SDK's packages (livekit, livekit.api, livekit.protocol), not our livekit_standin.
+    return module == "livekit" or module.startswith("livekit.")
+
+
 def _imports_the_sdk(path: Path) -> bool:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import) and any(alias.name.startswith("livekit") for alias in node.names):
+        if isinstance(node, ast.Import) and any(_is_sdk(alias.name) for alias in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("livekit"):
+        if isinstance(node, ast.ImportFrom) and _is_sdk(node.module or ""):
             return True
     return False
 

@@ -123,3 +123,10 @@ def test_a_blocked_viewer_disappears_from_the_blockers_lists(client, creator, ot
     client.force_authenticate(creator)
     assert "erin" not in usernames(client.get("/api/viewer/live"))
     assert "erin" not in usernames(client.get("/api/search", {"q": "erin"}))
+
+
+def test_control_characters_in_a_search_or_username_are_harmless(client, creator):
+    """Found by the API fuzzer: PostgreSQL refuses NUL in a query, which used to answer 500."""
+    assert client.get("/api/search", {"q": "al\x00ice"}).status_code == 200
+    assert client.get("/api/viewer/stream/al%00ice").status_code == 404
+    assert client.get("/al%00ice/live").status_code == 404
