@@ -45,6 +45,13 @@ def test_check_deploy_passes_under_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_collectstatic_builds_the_production_manifest(tmp_path):
+    """Production serves hashed static files; a file referencing a missing one (a source map) breaks it."""
+    result = run_manage("collectstatic", "--noinput", env={**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CACHE_URL"])
 def test_start_up_without_a_required_value_names_it(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
