@@ -14,7 +14,7 @@ class SignUpForm(UserCreationForm):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         # The database refuses case duplicates too; this gives the user a form error instead of a 500.
-        if User.objects.filter(username__iexact=username).exists():
+        if User.objects.filter(username__lower=username.lower()).exists():
             raise forms.ValidationError("A user with that username already exists.")
         return username
 

@@ -5,6 +5,10 @@ from django.db.models.functions import Lower
 
 from .validators import username_format_validator, validate_username_not_reserved
 
+# `username__lower=` compiles to LOWER(username) = …, which the case-insensitive unique index serves
+# (`__iexact` compiles to UPPER(…) and would scan the table).
+models.CharField.register_lookup(Lower)
+
 
 class CreatorStatus(models.TextChoices):
     NONE = "none", "Not applied"
@@ -16,7 +20,7 @@ class CreatorStatus(models.TextChoices):
 class StreamItUserManager(UserManager):
     def get_by_natural_key(self, username):
         # Log-in matches the username without regard to case, like every other lookup.
-        return self.get(username__iexact=username)
+        return self.get(username__lower=username.lower())
 
 
 class User(AbstractUser):

@@ -4,6 +4,7 @@ Who may chat is decided here, on the server, and written into the token (``strea
 info answers the same question for the page. A creator who blocked the caller does not exist for them: 404.
 """
 
+from django.core.cache import cache
 from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -145,28 +146,39 @@ class ViewerTokenApi(APIView):
         data.is_valid(raise_exception=True)
         viewer = _viewer(request)
         if "hostId" in data.validated_data:
-            stream = selectors.stream_get_by_host_for_viewer(
-                host_id=data.validated_data["hostId"], viewer=viewer
-            )
+            host = selectors.host_get(user_id=data.validated_data["hostId"])
         else:
-            stream = selectors.stream_get_for_viewer(username=data.validated_data["username"], viewer=viewer)
-        if stream is None:
+            host = selectors.host_get(username=data.validated_data["username"])
+        if host is None:
             raise NotFound(NOT_FOUND)
-        access = selectors.chat_access(stream=stream, viewer=viewer)
-        if access.is_creator:
+        is_creator = viewer is not None and viewer.pk == host.user_id
+        relation = (
+            selectors.relation_to_host(viewer=viewer, host_id=host.user_id)
+            if viewer and not is_creator
+            else None
+        )
+        if relation is not None and relation.blocked:
+            raise NotFound(NOT_FOUND)  # a block either way: the creator does not exist for this viewer
+        can_chat, _ = tokens.chat_permission(
+            chat_enabled=host.is_chat_enabled,
+            followers_only=host.is_chat_followers_only,
+            is_creator=is_creator,
+            is_guest=viewer is None,
+            follows=relation is not None and relation.follows,
+            blocked=False,
+        )
+        if is_creator:
             # The creator watching their own room gets the self-view identity, never the publisher's.
             issued = tokens.creator_self_view_token(
-                user_id=viewer.pk, username=viewer.username, can_chat=access.can_chat
+                user_id=viewer.pk, username=viewer.username, can_chat=can_chat
             )
         elif viewer is not None:
             issued = tokens.viewer_token(
-                viewer_id=viewer.pk, host_id=stream.user_id, name=viewer.username, can_chat=access.can_chat
+                viewer_id=viewer.pk, host_id=host.user_id, name=viewer.username, can_chat=can_chat
             )
         else:
             issued = tokens.guest_token(
-                host_id=stream.user_id,
-                guest_name=data.validated_data.get("guestName", ""),
-                can_chat=access.can_chat,
+                host_id=host.user_id, guest_name=data.validated_data.get("guestName", ""), can_chat=can_chat
             )
         return Response(self.OutputSerializer(issued).data)
 
@@ -179,9 +191,27 @@ class _StreamListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+LIVE_LIST_CACHE_SECONDS = 3
+
+
 class ViewerLiveApi(_StreamListApi):
+    """The busiest list: for visitors who are not signed in (no block can apply) a page is shared from
+    the cache for a few seconds, so a crowd arriving at once costs one query per page, not one each."""
+
     def get_queryset(self):
         return selectors.stream_list_live(viewer=_viewer(self.request))
+
+    def list(self, request, *args, **kwargs):
+        page = request.query_params.get("page", "1")
+        if request.user.is_authenticated or not page.isdigit():
+            return super().list(request, *args, **kwargs)
+        key = f"live-list:{page}"
+        data = cache.get(key)
+        if data is None:
+            response = super().list(request, *args, **kwargs)
+            cache.set(key, response.data, LIVE_LIST_CACHE_SECONDS)
+            return response
+        return Response(data)
 
 
 class ViewerFollowingApi(_StreamListApi):
@@ -220,7 +250,7 @@ _ACCOUNT_ERROR_STATUS = {"invalid": 400, "conflict": 409, "missing": 404}
 def _target_or_404(request, username: str) -> User:
     """Any user the caller may see: a user who blocked the caller does not exist for them."""
     target = (
-        User.objects.filter(username__iexact=username, is_active=True).first()
+        User.objects.filter(username__lower=username.lower(), is_active=True).first()
         if could_be_username(username)
         else None
     )
