@@ -107,6 +107,8 @@ if not DEBUG and not env("CACHE_URL", default=""):
         "must be shared by every worker."
     )
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://streamit")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "streamit.cache.StreamItRedisCache"  # one redis client per pool
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
