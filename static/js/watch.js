@@ -83,6 +83,9 @@ class WatchPage {
   }
 
   async poll() {
+    this.polls = (this.polls || 0) + 1;
+    // Title, description and chat rules change rarely: refresh them every few polls, not every one.
+    if (this.polls % 3 === 0) this.refreshInfo().catch(() => {});
     try {
       const response = await fetch(this.config.statusUrl, { credentials: 'same-origin' });
       if (!response.ok) return;
@@ -127,6 +130,7 @@ class WatchPage {
       this.retry(`We could not start the player (${error.message}).`);
       return;
     }
+    if (this.stopped || this.room) return; // evicted, or another connect won, while the token came
     const room = new Room({ adaptiveStream: true, dynacast: true });
     this.room = room;
     room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) => {
@@ -154,6 +158,7 @@ class WatchPage {
   }
 
   retry(text) {
+    if (this.stopped) return; // evicted meanwhile: its message stays, and nothing reconnects
     const seconds = backoffSeconds(this.attempt++);
     this.say(`${text} Retrying in ${seconds} s.`);
     this.el.dataset.connection = 'retrying';
@@ -229,8 +234,13 @@ class WatchPage {
   // The right to chat may have changed (a follow): ask the server, which decides it.
   async refreshInfo() {
     const response = await fetch(this.config.infoUrl, { credentials: 'same-origin' });
-    if (!response.ok || !this.chat) return;
+    if (!response.ok) return;
     const info = await response.json();
+    const title = document.querySelector('[data-title]');
+    if (title) title.textContent = info.title || 'Untitled stream';
+    const description = document.querySelector('[data-description]');
+    if (description) description.textContent = info.description;
+    if (!this.chat) return;
     this.chat.setDelay(info.chatDelaySeconds);
     this.chat.setPermission(Boolean(info.canChat), info.chatBlockedReason);
   }

@@ -221,3 +221,13 @@ def test_the_home_page_lists_a_live_stream_with_its_viewer_count(page, creator):
     card = page.locator("[data-section=live] [data-stream-card=alice]")
     expect(card).to_contain_text("Speedrun night")
     expect(card.locator("[data-card-viewers]")).to_have_text("42 watching")
+
+
+def test_title_and_viewer_count_refresh_on_their_own(page, creator, watch_settings):
+    page.goto("/alice/live")
+    expect(page.locator("[data-viewer-count]")).to_have_text("0")
+    stream = creator.stream
+    stream.title, stream.viewer_count = "Now with commentary", 9
+    stream.save()
+    expect(page.locator("[data-viewer-count]")).to_have_text("9", timeout=8_000)
+    expect(page.locator("[data-title]")).to_have_text("Now with commentary", timeout=8_000)
