@@ -76,8 +76,17 @@ def _random_id(prefix: str, length: int = 12) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
+_last_ns = 0
+_clock_lock = threading.Lock()
+
+
 def _now_ns() -> int:
-    return time.time_ns()
+    """Ingress state clock: strictly increasing by at least 1 ms, as a real encoder's stop and restart
+    are; consumers order ingress events by it at millisecond resolution."""
+    global _last_ns
+    with _clock_lock:
+        _last_ns = max(time.time_ns(), _last_ns + 1_000_000)
+        return _last_ns
 
 
 class TwirpFailure(Exception):
@@ -609,9 +618,11 @@ def _twirp_error(status: int, code: str, msg: str) -> web.Response:
     return web.json_response({"code": code, "msg": msg}, status=status)
 
 
-def sign_webhook(body: bytes, *, api_key: str, api_secret: str, valid_for: int = 300) -> str:
+def sign_webhook(
+    body: bytes, *, api_key: str, api_secret: str, valid_for: int = 300, clock_skew: int = 0
+) -> str:
     """The Authorization value LiveKit sends: a raw JWT (no "Bearer") carrying the body's SHA-256."""
-    now = int(time.time())
+    now = int(time.time()) + clock_skew
     claims = {
         "iss": api_key,
         "nbf": now,

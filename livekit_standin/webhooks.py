@@ -88,7 +88,13 @@ class WebhookSender:
             else:
                 json_format.ParseDict(value, target, ignore_unknown_fields=True)
         body = event_body(message)
-        return body, sign_webhook(body, api_key=self._standin.api_key, api_secret=self._standin.api_secret)
+        # A skewed stand-in clock signs with the skewed time too: -3600 makes an already-expired delivery.
+        return body, sign_webhook(
+            body,
+            api_key=self._standin.api_key,
+            api_secret=self._standin.api_secret,
+            clock_skew=self._standin.clock_skew,
+        )
 
     def emit(self, event: str, **payload: Any) -> None:
         body, auth = self.build(event, **payload)

@@ -37,15 +37,16 @@ def _viewer_id(identity: str) -> int | None:
     return int(identity) if identity.isdigit() else None
 
 
-def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -> FanOutResult:
-    """Bring every connected participant's right to chat (or only ``identities``') in line with the rules."""
-    stream = Stream.objects.get(user_id=creator_id)
-    room = livekit.room_name_for(creator_id)
-    participants = [p for p in livekit.participant_list(room) if p.kind == "STANDARD"]
-    if identities is not None:
-        wanted = set(identities)
-        participants = [p for p in participants if p.identity in wanted]
+@dataclass(frozen=True)
+class RightsPlan:
+    changes: dict[str, bool]  # identity -> the right to chat it must get
+    to_remove: list[str]  # blocked viewers still connected
 
+
+def chat_rights_plan(*, stream: Stream, participants: list[livekit.Participant]) -> RightsPlan:
+    """Decide, with the token's policy, which connected participants' rights are wrong. Reads only."""
+    creator_id = stream.user_id
+    participants = [p for p in participants if p.kind == "STANDARD"]
     viewer_ids = [v for p in participants if (v := _viewer_id(p.identity)) is not None and v != creator_id]
     followers = set(
         Follow.objects.filter(following_id=creator_id, follower_id__in=viewer_ids).values_list(
@@ -57,7 +58,6 @@ def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -
             "blocked_id", flat=True
         )
     )
-
     changes: dict[str, bool] = {}
     to_remove: list[str] = []
     for participant in participants:
@@ -79,11 +79,27 @@ def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -
         )
         if may_chat != participant.can_publish_data:
             changes[participant.identity] = may_chat
+    return RightsPlan(changes=changes, to_remove=to_remove)
 
-    livekit.participant_update_many(room, changes, concurrency=FAN_OUT_CONCURRENCY)
-    for identity in to_remove:
+
+def chat_rights_enforce(*, stream: Stream, plan: RightsPlan) -> None:
+    room = livekit.room_name_for(stream.user_id)
+    livekit.participant_update_many(room, plan.changes, concurrency=FAN_OUT_CONCURRENCY)
+    for identity in plan.to_remove:
         livekit.participant_remove(room, identity)
-    return FanOutResult(listed=len(participants), updated=len(changes), removed=len(to_remove))
+
+
+def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -> FanOutResult:
+    """Bring every connected participant's right to chat (or only ``identities``') in line with the rules."""
+    stream = Stream.objects.get(user_id=creator_id)
+    participants = livekit.participant_list(livekit.room_name_for(creator_id))
+    if identities is not None:
+        wanted = set(identities)
+        participants = [p for p in participants if p.identity in wanted]
+    plan = chat_rights_plan(stream=stream, participants=participants)
+    chat_rights_enforce(stream=stream, plan=plan)
+    listed = sum(1 for p in participants if p.kind == "STANDARD")
+    return FanOutResult(listed=listed, updated=len(plan.changes), removed=len(plan.to_remove))
 
 
 def _retry_later(task, error: livekit.LiveKitError) -> None:

@@ -11,16 +11,23 @@ that arrives after it does not count either. The result does not depend on the o
 """
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 
+from . import livekit as lk
+from .chat_rights import chat_rights_enforce, chat_rights_plan
 from .models import Stream, StreamSession, ViewerPresence
 
 # Participants that are not people watching: the encoder behind the ingress, recorders and bots.
 NOT_VIEWER_KINDS = frozenset({"INGRESS", "EGRESS", "AGENT"})
 # The presence row holding the time of the room's last reset. Never present; no identity we mint is "*".
 ROOM_RESET = "*"
+PUBLISHING = "ENDPOINT_PUBLISHING"
 
 
 def now_ms() -> int:
@@ -179,3 +186,88 @@ def presence_sync(*, stream: Stream, identities: set[str], at_ms: int | None = N
         for identity in identities - known
     )
     return _recount(stream)
+
+
+# --- Reconcile ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repair:
+    description: str
+    apply: Callable[[], object]
+
+
+def _participants(room: str) -> list[lk.Participant]:
+    try:
+        return lk.participant_list(room)
+    except lk.LiveKitError as error:
+        if error.kind == lk.NOT_FOUND:
+            return []  # no room yet: nobody in it
+        raise
+
+
+def live_reconcile_plan() -> list[Repair]:
+    """What to change so our live flags, viewers and ingresses match LiveKit's. Reads only.
+
+    Webhooks can be lost, so LiveKit is the truth: a stream is live when its ingress is publishing (and its
+    creator still approved); a live room's viewers are its participants; an ingress in one of our rooms
+    that no stream points to (left by a reset that failed half-way) is deleted. Raises LiveKitError.
+    """
+    ingresses = lk.ingress_list()
+    by_id = {ingress.ingress_id: ingress for ingress in ingresses}
+    repairs: list[Repair] = []
+    streams = Stream.objects.select_related("user").filter(Q(is_live=True) | Q(ingress_id__isnull=False))
+    for stream in streams:
+        ingress = by_id.get(stream.ingress_id or "")
+        publishing = ingress is not None and ingress.status == PUBLISHING and stream.user.is_approved_creator
+        name = stream.user.username
+        if publishing and not stream.is_live:
+            repairs.append(
+                Repair(f"{name}: go live (ingress publishing)", partial(stream_go_live, stream=stream))
+            )
+        elif stream.is_live and not publishing:
+            why = "ingress gone" if ingress is None else f"ingress {ingress.status}"
+            if ingress is not None and not stream.user.is_approved_creator:
+                why = "creator not approved"
+            repairs.append(Repair(f"{name}: go offline ({why})", partial(stream_go_offline, stream=stream)))
+        if publishing:
+            participants = _participants(lk.room_name_for(stream.user_id))
+            viewers = {
+                p.identity for p in participants if is_viewer(stream=stream, identity=p.identity, kind=p.kind)
+            }
+            # A fan-out that gave up (LiveKit down, no worker) leaves wrong rights: set them again.
+            rights = chat_rights_plan(stream=stream, participants=participants)
+            if rights.changes or rights.to_remove:
+                repairs.append(
+                    Repair(
+                        f"{name}: chat rights of {len(rights.changes) + len(rights.to_remove)} participants",
+                        partial(chat_rights_enforce, stream=stream, plan=rights),
+                    )
+                )
+            ours = set(
+                ViewerPresence.objects.filter(stream=stream, present=True).values_list("identity", flat=True)
+            )
+            if viewers != ours or stream.viewer_count != len(viewers):
+                repairs.append(
+                    Repair(
+                        f"{name}: viewers {stream.viewer_count} → {len(viewers)}",
+                        partial(presence_sync, stream=stream, identities=viewers),
+                    )
+                )
+    # Read after listing: an ingress a reset saved meanwhile is then known and kept.
+    owned = set(Stream.objects.exclude(ingress_id=None).values_list("ingress_id", flat=True))
+    for ingress in ingresses:
+        if lk.user_id_from_room(ingress.room_name) is not None and ingress.ingress_id not in owned:
+            repairs.append(
+                Repair(
+                    f"room {ingress.room_name}: delete stray ingress {ingress.ingress_id}",
+                    partial(_stray_ingress_delete, ingress.ingress_id),
+                )
+            )
+    return repairs
+
+
+def _stray_ingress_delete(ingress_id: str) -> None:
+    if Stream.objects.filter(ingress_id=ingress_id).exists():
+        return  # a stream took it since the plan was made
+    lk.ingress_delete(ingress_id)

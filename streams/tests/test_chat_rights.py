@@ -5,6 +5,7 @@ import pytest
 from accounts.models import Block, Follow
 from streams import livekit as lk
 from streams.chat_rights import chat_rights_apply, chat_rights_fan_out
+from streams.models import Stream
 
 
 def rights(livekit, room):
@@ -91,3 +92,22 @@ def test_a_change_survives_livekit_being_down_and_the_retry_sets_it(
     chat_rights_fan_out.delay(creator.pk)
 
     assert rights(livekit, room_with_everyone)[str(outsider.pk)] is False
+
+
+def test_reconcile_reapplies_rights_a_fan_out_gave_up_on(
+    livekit, creator, viewer, outsider, room_with_everyone
+):
+    from django.core.management import call_command
+
+    Stream.objects.filter(user=creator).update(is_chat_followers_only=True, is_live=True)
+    ingress = lk.ingress_create(user_id=creator.pk, username="alice", ingress_type="RTMP")
+    Stream.objects.filter(user=creator).update(ingress_id=ingress.ingress_id)
+    livekit.encoder_start(ingress.ingress_id)
+
+    call_command("reconcile", "--dry-run")
+    assert rights(livekit, room_with_everyone)[str(outsider.pk)] is True  # a dry run changes nothing
+
+    call_command("reconcile")
+    after = rights(livekit, room_with_everyone)
+    assert after[str(outsider.pk)] is False and after[str(viewer.pk)] is True
+    assert after["guest-1764000000000-0a1b2c3d"] is False
