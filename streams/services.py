@@ -81,7 +81,8 @@ def stream_ingress_create(*, user: User, ingress_type: str) -> KeyResult:
         if stream.is_live:
             # The encoder on the old key is cut off: the stream is offline until OBS uses the new key.
             stream_go_offline(stream=stream)
-        warning = _delete_old_ingress(old_ingress_id) if old_ingress_id else None
+    # The new key is committed: only now kill the old one (and never hold the row lock over a network call).
+    warning = _delete_old_ingress(old_ingress_id) if old_ingress_id else None
     stream.refresh_from_db()
     return KeyResult(stream=stream, warning=warning)
 
@@ -93,12 +94,14 @@ def stream_create(*, user: User, title: str, description: str, ingress_type: str
     ingress = livekit.ingress_create(user_id=user.pk, username=user.username, ingress_type=ingress_type)
     with transaction.atomic():
         stream = _locked_stream(user)
-        if stream.ingress_id:  # a concurrent create won the race: keep theirs, drop ours
-            transaction.on_commit(lambda: ingress_delete_retry.delay(ingress.ingress_id))
-            raise StreamError("You already have a stream key: reset it instead.", "conflict")
-        stream.title, stream.description = title, description
-        stream.save(update_fields=["title", "description", "updated_at"])
-        _store_ingress(stream, ingress)
+        lost_race = bool(stream.ingress_id)
+        if not lost_race:
+            stream.title, stream.description = title, description
+            stream.save(update_fields=["title", "description", "updated_at"])
+            _store_ingress(stream, ingress)
+    if lost_race:  # a concurrent create won: keep theirs, delete ours at LiveKit
+        _delete_old_ingress(ingress.ingress_id)
+        raise StreamError("You already have a stream key: reset it instead.", "conflict")
     return KeyResult(stream=stream)
 
 
@@ -188,8 +191,8 @@ def creator_revoke(*, user: User, reviewer: User | None) -> None:
         stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
         stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
         stream_go_offline(stream=stream)
-        if old_ingress_id:
-            _delete_old_ingress(old_ingress_id)
+    if old_ingress_id:
+        _delete_old_ingress(old_ingress_id)
     try:
         livekit.room_delete(livekit.room_name_for(user.pk))
     except livekit.LiveKitError as error:
