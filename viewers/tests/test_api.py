@@ -220,3 +220,15 @@ def test_the_token_endpoint_is_throttled_per_ip(client, creator, monkeypatch):
     # No trusted proxy: a forged X-Forwarded-For cannot reset the limit.
     assert ask("10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
     assert ask("10.0.0.2").status_code == 200
+
+
+def test_the_61st_token_request_in_a_minute_from_one_ip_is_refused_by_default(client, creator, settings):
+    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token_ip"] == "60/min"
+    statuses = [
+        client.post(
+            "/api/viewer/token", {"username": "alice"}, format="json", REMOTE_ADDR="10.9.9.9"
+        ).status_code
+        for _ in range(61)
+    ]
+    assert statuses[:60] == [200] * 60
+    assert statuses[60] == 429
