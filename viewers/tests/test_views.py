@@ -118,3 +118,9 @@ def test_user_text_is_escaped(client, creator):
     html = client.get("/alice/live").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_offline_stream_shows_the_offline_card(client, creator):
+    html = client.get("/alice/live").content.decode()
+    assert "alice is offline." in html
+    assert 'class="player" data-player hidden' in html
