@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 
+from streamit.admin_secrets import SecretSafeAdmin
 from streams import services as stream_services
 
 from . import services
@@ -10,7 +11,7 @@ from .models import Block, CreatorStatus, Follow, User
 
 
 @admin.register(User)
-class StreamItUserAdmin(UserAdmin):
+class StreamItUserAdmin(SecretSafeAdmin, UserAdmin):
     list_display = (
         "username",
         "email",
@@ -87,7 +88,7 @@ class StreamItUserAdmin(UserAdmin):
 
 
 @admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
+class FollowAdmin(SecretSafeAdmin):
     list_display = ("follower", "following", "created_at")
     list_select_related = ("follower", "following")
     search_fields = ("follower__username", "following__username")
@@ -95,7 +96,7 @@ class FollowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
+class BlockAdmin(SecretSafeAdmin):
     list_display = ("blocker", "blocked", "created_at")
     list_select_related = ("blocker", "blocked")
     search_fields = ("blocker__username", "blocked__username")
