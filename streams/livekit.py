@@ -14,6 +14,9 @@ closes it, which keeps this module usable from sync views, Celery tasks and comm
 """
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,11 +26,12 @@ from typing import Any, TypeVar
 import aiohttp
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict, Parse, ParseError
 from livekit import api
 from livekit.protocol import ingress as proto_ingress
 from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
+from livekit.protocol import webhook as proto_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,11 @@ class LiveKitError(Exception):
 
 
 class WebhookInvalid(Exception):
-    """A delivery whose signature, body hash or JSON does not check out."""
+    """A delivery whose signature or body hash does not check out: not from LiveKit."""
+
+
+class WebhookUnreadable(Exception):
+    """A correctly signed delivery whose body is not a webhook event we can parse."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,8 @@ def user_id_from_room(room: str) -> int | None:
     if not room.startswith(prefix):
         return None
     rest = room[len(prefix) :]
-    return int(rest) if rest.isdigit() else None
+    # Only ASCII digits: str.isdigit() also accepts "²" (int() refuses it) and "٢" (int() reads 2).
+    return int(rest) if rest.isascii() and rest.isdigit() else None
 
 
 # --- Calling the SDK ----------------------------------------------------------------------------------
@@ -364,18 +373,25 @@ def participant_remove(room: str, identity: str) -> None:
 
 
 def webhook_verify(body: bytes, authorization: str) -> WebhookEvent:
-    """Check a delivery's JWT (signed with our secret) and body hash, and return the event.
+    """Check a delivery's JWT (signed with our secret) and body hash, then parse the event.
 
-    The SDK raises several exception types for a bad delivery (jwt errors, binascii, protobuf's
-    ParseError, plain Exception); any of them is a refusal.
+    The signature is checked on the raw bytes first, so a body that LiveKit signed but we cannot parse
+    is reported as unreadable (``WebhookUnreadable``), not as a forgery (``WebhookInvalid``).
     """
-    receiver = api.WebhookReceiver(api.TokenVerifier(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET))
+    verifier = api.TokenVerifier(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
     try:
-        event = receiver.receive(body.decode("utf-8"), authorization)
-    except Exception as error:  # any failure means "not from LiveKit" (see the docstring)
+        claims = verifier.verify(authorization)
+        signed_hash = base64.b64decode(claims.sha256 or "", validate=True)
+    except Exception as error:  # the SDK raises jwt, binascii and plain errors: all mean "not LiveKit"
         raise WebhookInvalid(f"{type(error).__name__}: {error}") from error
+    if not signed_hash or not hmac.compare_digest(hashlib.sha256(body).digest(), signed_hash):
+        raise WebhookInvalid("The body does not match the signed hash.")
+    try:
+        event = Parse(body.decode("utf-8"), proto_webhook.WebhookEvent(), ignore_unknown_fields=True)
+    except (ValueError, ParseError, RecursionError) as error:  # bad UTF-8, bad JSON, brackets nested deep
+        raise WebhookUnreadable(f"{type(error).__name__}: {str(error)[:200]}") from error
     if not event.id or not event.event:
-        raise WebhookInvalid("The event has no id or no type.")
+        raise WebhookUnreadable("The event has no id or no type.")
 
     ingress = _ingress(event.ingress_info) if event.HasField("ingress_info") else None
     updated_at_ms = None

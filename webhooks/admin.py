@@ -7,11 +7,11 @@ from .models import WebhookEvent
 class WebhookEventAdmin(admin.ModelAdmin):
     """The delivery log, read-only: it is evidence of what LiveKit told us, not something to edit."""
 
-    list_display = ("event", "room", "livekit_id", "created_at", "received_at")
+    list_display = ("event", "room", "livekit_id", "created_at", "received_at", "problem")
     list_filter = ("event", "room", ("received_at", admin.DateFieldListFilter))
     search_fields = ("=livekit_id", "room")
     date_hierarchy = "received_at"
-    readonly_fields = ("livekit_id", "event", "room", "created_at", "received_at", "payload")
+    readonly_fields = ("livekit_id", "event", "room", "created_at", "received_at", "problem", "payload")
 
     def has_add_permission(self, request) -> bool:
         return False

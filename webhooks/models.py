@@ -13,6 +13,11 @@ class WebhookEvent(models.Model):
     created_at = models.DateTimeField(help_text="When LiveKit says the event happened (whole seconds).")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     payload = models.JSONField(help_text="The event as LiveKit sent it, stream key redacted.")
+    problem = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why a signed delivery was recorded but not applied; empty if it was applied.",
+    )
 
     class Meta:
         ordering = ["-received_at"]
