@@ -142,7 +142,7 @@ def stream_info_update(
         fields.append("thumbnail")
     if fields:
         stream.save(update_fields=[*fields, "updated_at"])
-        if thumbnail is not None and old:
+        if thumbnail is not None and old and old != stream.thumbnail.name:  # never the file just saved
             stream.thumbnail.storage.delete(old)
     return stream
 

@@ -196,7 +196,7 @@ def test_a_thumbnail_is_uploaded_and_served(alice, creator, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     response = alice.put("/api/stream/info", {"thumbnail": png()}, format="multipart")
     assert response.status_code == 200
-    assert response.json()["thumbnailUrl"].startswith("/media/thumbnails/thumbnail")
+    assert response.json()["thumbnailUrl"].startswith("/media/thumbnails/")
     assert Stream.objects.get(user=creator).thumbnail.name.endswith(".png")
 
 
