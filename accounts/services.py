@@ -7,22 +7,16 @@ Stream; what revocation must undo at LiveKit lives in streams.services (creator_
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from streamit.errors import DomainError
 from streams.chat_rights import chat_rights_changed, participant_blocked
 from streams.models import Stream
 
 from .models import Block, CreatorStatus, Follow, User
 
 
-class AccountError(Exception):
-    """A request that cannot be honoured; the message is safe to show the user.
-
-    ``code`` says what kind: "invalid" (e.g. following yourself), "conflict" (already done) or
-    "missing" (nothing to undo), so the API can answer 400, 409 or 404.
-    """
-
-    def __init__(self, message: str, code: str = "invalid"):
-        super().__init__(message)
-        self.code = code
+class AccountError(DomainError):
+    """An account change that cannot be made: "invalid" (e.g. following yourself), "conflict" (already
+    done) or "missing" (nothing to undo)."""
 
 
 @transaction.atomic

@@ -194,7 +194,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Not signed in is 401, signed in without the right 403 (the stock session class makes both 403).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["streamit.authentication.SessionAuthentication"],
+    # Domain errors and LiveKit outages get their status here, and every error body is {"detail": …}.
+    "EXCEPTION_HANDLER": "streamit.api_errors.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "streamit.schema.AutoSchema",

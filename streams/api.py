@@ -5,63 +5,47 @@ name another's stream. The stream key appears in one response only, ``GET /api/s
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from streamit.api_errors import error_responses
 from streamit.throttles import CredentialsThrottle
 
-from . import livekit, services, tokens
+from . import services, tokens
 from .models import IngressType, Stream
 from .thumbnails import thumbnail_validate
 
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: the field and why"),
-    403: OpenApiResponse(description="Not signed in, or not an approved creator"),
-    503: OpenApiResponse(description="LiveKit is unavailable: nothing was changed"),
-}
-_STATUS = {"conflict": status.HTTP_409_CONFLICT, "missing": status.HTTP_404_NOT_FOUND}
-
-
-class LiveKitUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The video server is unavailable right now; nothing was changed. Try again in a minute."
+ERRORS = error_responses(
+    {
+        400: "Invalid input: `detail`, and `fields` by name",
+        401: "Not signed in",
+        403: "Signed in, but not an approved creator",
+        503: "LiveKit is unavailable: nothing was changed",
+    }
+)
+WHO = {401: ERRORS[401], 403: ERRORS[403]}
 
 
 class IsApprovedCreator(BasePermission):
     message = "Only approved creators can manage a stream. Apply at /accounts/creator/ to become one."
 
     def has_permission(self, request, view) -> bool:
-        if not request.user.is_authenticated:
-            return False  # DRF answers "Authentication credentials were not provided." (403)
-        if not request.user.is_approved_creator:
-            raise PermissionDenied(self.message)
-        return True
+        # Not signed in: DRF answers 401 (see streamit.authentication); signed in without the right: 403.
+        return request.user.is_authenticated and request.user.is_approved_creator
 
 
 class CreatorApi(APIView):
+    """Errors (a refused key change, LiveKit down) get their status in ``streamit.api_errors``."""
+
     permission_classes = [IsApprovedCreator]
 
     def stream(self, request) -> Stream:
         return Stream.objects.get(user=request.user)
-
-    def handle_exception(self, exc):
-        # One translation for all endpoints: LiveKit down → 503 with a clear detail, nothing changed.
-        if isinstance(exc, livekit.LiveKitError):
-            exc = (
-                LiveKitUnavailable()
-                if exc.kind == livekit.UNAVAILABLE
-                else LiveKitUnavailable(
-                    "The video server refused the request; nothing was changed. Please tell the site's staff."
-                )
-            )
-        if isinstance(exc, services.StreamError):
-            return Response({"detail": str(exc)}, status=_STATUS[exc.code])
-        return super().handle_exception(exc)
 
 
 class KeyOutputSerializer(serializers.Serializer):
@@ -88,7 +72,7 @@ class StreamCreateApi(CreatorApi):
         request=InputSerializer,
         responses={
             201: KeyOutputSerializer,
-            409: OpenApiResponse(description="A key exists already"),
+            **error_responses({409: "A key exists already"}),
             **ERRORS,
         },
     )
@@ -119,7 +103,7 @@ class StreamIngressApi(CreatorApi):
 
     @extend_schema(
         request=None,
-        responses={204: None, 404: OpenApiResponse(description="No key to delete"), **ERRORS},
+        responses={204: None, **error_responses({404: "No key to delete"}), **ERRORS},
     )
     def delete(self, request):
         services.stream_ingress_delete(user=request.user)
@@ -158,7 +142,7 @@ class StreamInfoApi(CreatorApi):
             except DjangoValidationError as error:
                 raise ValidationError(error.messages) from error
 
-    @extend_schema(responses={200: StreamInfoOutputSerializer, 403: ERRORS[403]})
+    @extend_schema(responses={200: StreamInfoOutputSerializer, **WHO})
     def get(self, request):
         return Response(StreamInfoOutputSerializer(self.stream(request)).data)
 
@@ -179,9 +163,7 @@ class StreamCredentialsApi(CreatorApi):
         serverUrl = serializers.CharField(source="server_url")
         streamKey = serializers.CharField(source="stream_key")
 
-    @extend_schema(
-        responses={200: OutputSerializer, 404: OpenApiResponse(description="No key yet"), 403: ERRORS[403]}
-    )
+    @extend_schema(responses={200: OutputSerializer, **error_responses({404: "No key yet"}), **WHO})
     def get(self, request):
         stream = self.stream(request)
         if not stream.ingress_id:
@@ -211,7 +193,7 @@ class StreamStatusApi(CreatorApi):
         viewerCount = serializers.IntegerField(source="viewer_count")
         liveSince = serializers.DateTimeField(source="live_since", allow_null=True)
 
-    @extend_schema(responses={200: OutputSerializer, 403: ERRORS[403]})
+    @extend_schema(responses={200: OutputSerializer, **WHO})
     def get(self, request):
         return Response(self.OutputSerializer(self.stream(request)).data)
 
@@ -223,7 +205,7 @@ class StreamCreatorTokenApi(CreatorApi):
         name = serializers.CharField()
         wsUrl = serializers.CharField(source="ws_url")
 
-    @extend_schema(request=None, responses={200: OutputSerializer, 403: ERRORS[403]})
+    @extend_schema(request=None, responses={200: OutputSerializer, **WHO})
     def post(self, request):
         stream = self.stream(request)
         issued = tokens.creator_self_view_token(

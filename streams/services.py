@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CreatorStatus, User
+from streamit.errors import DomainError
 
 from . import livekit
 from .chat_rights import chat_rights_changed
@@ -31,12 +32,8 @@ OLD_KEY_WARNING = (
 )
 
 
-class StreamError(Exception):
-    """A request that cannot be honoured; ``code`` is "conflict" or "missing" for the API's status."""
-
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.code = code
+class StreamError(DomainError):
+    """A key change that cannot be made: "conflict" (a key exists) or "missing" (no key)."""
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from streamit.api_errors import as_domain_error
 from viewers.selectors import chat_access
 
-from . import livekit, services
+from . import services
 from .forms import ChatSettingsForm, ConfirmForm, KeyForm, ResetKeyForm, StreamInfoForm
 from .models import Stream
-
-UNAVAILABLE = "The video server is unavailable right now; nothing was changed. Try again in a minute."
 
 
 def creator_required(view):
@@ -90,10 +89,11 @@ def _key_action(request: HttpRequest, stream: Stream, form, action) -> HttpRespo
         return redirect("streams:keys")
     try:
         result = action(form.cleaned_data)
-    except livekit.LiveKitError:
-        messages.error(request, UNAVAILABLE)
-    except services.StreamError as error:
-        messages.error(request, str(error))
+    except Exception as exc:
+        refusal = as_domain_error(exc)  # the API's own words for the same refusal
+        if refusal is None:
+            raise
+        messages.error(request, refusal.message)
     else:
         if result:
             messages.warning(request, result)

@@ -6,7 +6,7 @@ info answers the same question for the page. A creator who blocked the caller do
 
 from django.core.cache import cache
 from django.core.validators import ProhibitNullCharactersValidator
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -16,19 +16,22 @@ from rest_framework.views import APIView
 from accounts import services as account_services
 from accounts.models import User
 from accounts.validators import could_be_username
+from streamit.api_errors import error_responses
 from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
 from streams import tokens
 
 from . import selectors
 
 NOT_FOUND = "No such stream."
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: `{detail}` or field errors"),
-    403: OpenApiResponse(description="Not signed in"),
-    404: OpenApiResponse(description="Unknown user, not a creator, or hidden by a block"),
-    409: OpenApiResponse(description="Already done"),
-    429: OpenApiResponse(description="Too many requests (see Retry-After)"),
-}
+ERRORS = error_responses(
+    {
+        400: "Invalid input: `detail`, and `fields` by name",
+        401: "Not signed in",
+        404: "Unknown user, not a creator, or hidden by a block",
+        409: "Already done",
+        429: "Too many requests (see Retry-After)",
+    }
+)
 
 
 class DisplayNameField(serializers.CharField):
@@ -127,7 +130,7 @@ class ViewerTokenApi(APIView):
 
         def validate(self, data):
             if "hostId" not in data and "username" not in data:
-                raise ValidationError({"detail": "Give the stream's hostId or username."})
+                raise ValidationError("Give the stream's hostId or username.")
             return data
 
     class OutputSerializer(serializers.Serializer):
@@ -186,7 +189,7 @@ class ViewerTokenApi(APIView):
 class _StreamListApi(generics.ListAPIView):
     serializer_class = StreamCardSerializer
 
-    @extend_schema(responses={200: StreamCardSerializer(many=True), 403: ERRORS[403]})
+    @extend_schema(responses={200: StreamCardSerializer(many=True), 401: ERRORS[401]})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -237,14 +240,13 @@ class SearchApi(_StreamListApi):
     def get_queryset(self):
         query = self.request.query_params.get("q", "").strip()
         if not query:
-            raise ValidationError({"detail": "Give a search term in q."})
+            raise ValidationError("Give a search term in q.")
         return selectors.stream_search(viewer=_viewer(self.request), query=query[:100])
 
 
 _RELATION = inline_serializer(
     "Relation", fields={"username": serializers.CharField(), "following": serializers.BooleanField()}
 )
-_ACCOUNT_ERROR_STATUS = {"invalid": 400, "conflict": 409, "missing": 404}
 
 
 def _target_or_404(request, username: str) -> User:
@@ -259,14 +261,6 @@ def _target_or_404(request, username: str) -> User:
     return target
 
 
-def _act(action) -> Response | None:
-    try:
-        action()
-    except account_services.AccountError as error:
-        return Response({"detail": str(error)}, status=_ACCOUNT_ERROR_STATUS[error.code])
-    return None
-
-
 class UserFollowApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [SocialThrottle]
@@ -274,16 +268,14 @@ class UserFollowApi(APIView):
     @extend_schema(request=None, responses={201: _RELATION, **ERRORS}, operation_id="user_follow")
     def post(self, request, username: str):
         target = _target_or_404(request, username)
-        failed = _act(lambda: account_services.follow_create(follower=request.user, following=target))
-        return failed or Response(
-            {"username": target.username, "following": True}, status=status.HTTP_201_CREATED
-        )
+        account_services.follow_create(follower=request.user, following=target)
+        return Response({"username": target.username, "following": True}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: _RELATION, **ERRORS}, operation_id="user_unfollow")
     def delete(self, request, username: str):
         target = _target_or_404(request, username)
-        failed = _act(lambda: account_services.follow_delete(follower=request.user, following=target))
-        return failed or Response({"username": target.username, "following": False})
+        account_services.follow_delete(follower=request.user, following=target)
+        return Response({"username": target.username, "following": False})
 
 
 _BLOCK = inline_serializer(
@@ -298,16 +290,14 @@ class UserBlockApi(APIView):
     @extend_schema(request=None, responses={201: _BLOCK, **ERRORS}, operation_id="user_block")
     def post(self, request, username: str):
         target = _target_or_404(request, username)
-        failed = _act(lambda: account_services.block_create(blocker=request.user, blocked=target))
-        return failed or Response(
-            {"username": target.username, "blocked": True}, status=status.HTTP_201_CREATED
-        )
+        account_services.block_create(blocker=request.user, blocked=target)
+        return Response({"username": target.username, "blocked": True}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: _BLOCK, **ERRORS}, operation_id="user_unblock")
     def delete(self, request, username: str):
         target = _target_or_404(request, username)
-        failed = _act(lambda: account_services.block_delete(blocker=request.user, blocked=target))
-        return failed or Response({"username": target.username, "blocked": False})
+        account_services.block_delete(blocker=request.user, blocked=target)
+        return Response({"username": target.username, "blocked": False})
 
 
 class BlockedListApi(generics.ListAPIView):

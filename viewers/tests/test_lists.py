@@ -63,8 +63,8 @@ def test_following_lists_followed_creators_live_first(
 
 def test_following_needs_a_signed_in_user(client):
     response = client.get("/api/viewer/following")
-    assert response.status_code == 403
-    assert "detail" in response.json()
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
 def test_recommended_leaves_out_followed_creators_and_me(client, many_streams, django_assert_max_num_queries):

@@ -76,8 +76,8 @@ def test_it_blocks_lists_and_unblocks(client, viewer, creator):
 )
 def test_social_endpoints_need_a_signed_in_user(creator, method, url):
     response = getattr(APIClient(), method)(url)
-    assert response.status_code == 403
-    assert "detail" in response.json()
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
 def test_follow_and_block_need_the_csrf_token_with_a_session(viewer, creator, password):
