@@ -217,7 +217,6 @@ SPECTACULAR_SETTINGS = {
 # --- Abuse limits --------------------------------------------------------------------------------
 # How many reverse proxies in front of the site append to X-Forwarded-For. 0: the header is ignored.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "token_user": env("THROTTLE_TOKEN_USER", default="60/min"),
     "token_ip": env("THROTTLE_TOKEN_IP", default="60/min"),
