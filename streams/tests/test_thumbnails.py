@@ -166,5 +166,5 @@ def test_the_api_refuses_a_truncated_png_with_400(livekit, creator):
         "/api/stream/info", {"thumbnail": upload(truncated_png())}, format="multipart"
     )
     assert response.status_code == 400
-    assert "not an image we can read" in str(response.json()["thumbnail"])
+    assert "not an image we can read" in response.json()["fields"]["thumbnail"]
     assert not Stream.objects.get(user=creator).thumbnail
