@@ -5,7 +5,7 @@ name another's stream. The stream key appears in one response only, ``GET /api/s
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -48,12 +48,30 @@ class CreatorApi(APIView):
         return Stream.objects.get(user=request.user)
 
 
+def no_store(response: Response) -> Response:
+    response["Cache-Control"] = "no-store"  # a key must not sit in a browser or proxy cache
+    return response
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class ThumbnailUrlField(serializers.Field):
+    """The thumbnail's URL, or null: the seed names it ``thumbnail``, our pages ``thumbnailUrl``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str | None:
+        return value.url if value else None
+
+
 class KeyOutputSerializer(serializers.Serializer):
-    """What a create or reset answers: everything but the key itself (fetch it from /credentials)."""
+    """What a create or reset answers: the seed's ``{serverUrl, streamKey, ingressId}``, and a warning
+    when the old key could not be revoked yet. Sent with ``Cache-Control: no-store``."""
 
     ingressId = serializers.CharField(source="stream.ingress_id")
     ingressType = serializers.CharField(source="stream.ingress_type")
     serverUrl = serializers.CharField(source="stream.server_url")
+    streamKey = serializers.CharField(source="stream.stream_key")
     warning = serializers.CharField(allow_null=True)
 
 
@@ -85,7 +103,7 @@ class StreamCreateApi(CreatorApi):
             description=data.validated_data["description"],
             ingress_type=data.validated_data["ingressType"],
         )
-        return Response(KeyOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+        return no_store(Response(KeyOutputSerializer(result).data, status=status.HTTP_201_CREATED))
 
 
 class StreamIngressApi(CreatorApi):
@@ -99,7 +117,7 @@ class StreamIngressApi(CreatorApi):
         result = services.stream_ingress_create(
             user=request.user, ingress_type=data.validated_data["ingressType"]
         )
-        return Response(KeyOutputSerializer(result).data)
+        return no_store(Response(KeyOutputSerializer(result).data))
 
     @extend_schema(
         request=None,
@@ -111,18 +129,17 @@ class StreamIngressApi(CreatorApi):
 
 
 class StreamInfoOutputSerializer(serializers.Serializer):
+    userId = serializers.IntegerField(source="user_id")
     title = serializers.CharField()
     description = serializers.CharField()
-    thumbnailUrl = serializers.SerializerMethodField()
+    thumbnail = ThumbnailUrlField()
+    thumbnailUrl = ThumbnailUrlField(source="thumbnail")
     ingressType = serializers.CharField(source="ingress_type")
     hasKey = serializers.SerializerMethodField()
     isLive = serializers.BooleanField(source="is_live")
     isChatEnabled = serializers.BooleanField(source="is_chat_enabled")
     isChatDelayed = serializers.BooleanField(source="is_chat_delayed")
     isChatFollowersOnly = serializers.BooleanField(source="is_chat_followers_only")
-
-    def get_thumbnailUrl(self, stream) -> str | None:  # noqa: N802 - the seed's JSON name
-        return stream.thumbnail.url if stream.thumbnail else None
 
     def get_hasKey(self, stream) -> bool:  # noqa: N802
         return bool(stream.ingress_id)
@@ -168,9 +185,7 @@ class StreamCredentialsApi(CreatorApi):
         stream = self.stream(request)
         if not stream.ingress_id:
             raise services.StreamError("You have no stream key yet: generate one.", "missing")
-        response = Response(self.OutputSerializer(stream).data)
-        response["Cache-Control"] = "no-store"  # a key must not sit in a browser or proxy cache
-        return response
+        return no_store(Response(self.OutputSerializer(stream).data))
 
 
 class StreamChatSettingsApi(CreatorApi):

@@ -19,6 +19,7 @@ from accounts.validators import could_be_username
 from streamit.api_errors import error_responses
 from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
 from streams import tokens
+from streams.api import ThumbnailUrlField
 
 from . import selectors
 
@@ -60,16 +61,15 @@ class CreatorSerializer(serializers.Serializer):
 
 class StreamCardSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    userId = serializers.IntegerField(source="user_id")  # the seed's name for hostId
     hostId = serializers.IntegerField(source="user_id")
     title = serializers.CharField()
-    thumbnailUrl = serializers.SerializerMethodField()
+    thumbnail = ThumbnailUrlField()
+    thumbnailUrl = ThumbnailUrlField(source="thumbnail")
     isLive = serializers.BooleanField(source="is_live")
     viewerCount = serializers.IntegerField(source="viewer_count")
     liveSince = serializers.DateTimeField(source="live_since", allow_null=True)
     user = CreatorSerializer()
-
-    def get_thumbnailUrl(self, stream) -> str | None:  # noqa: N802 - the seed's JSON name
-        return stream.thumbnail.url if stream.thumbnail else None
 
 
 class StreamInfoSerializer(StreamCardSerializer):

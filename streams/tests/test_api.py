@@ -89,10 +89,13 @@ def test_create_makes_one_ingress_that_both_sides_agree_on(alice, livekit, creat
 
     assert response.status_code == 201
     body = response.json()
-    assert "streamKey" not in body and body["warning"] is None
+    assert body["warning"] is None
     stream = Stream.objects.get(user=creator)
     (at_livekit,) = ingresses_of(livekit, creator)
     assert stream.ingress_id == body["ingressId"] == at_livekit.ingress_id
+    # The seed's answer, so a client written for it gets its key; never cached on the way.
+    assert (body["serverUrl"], body["streamKey"]) == (at_livekit.url, at_livekit.stream_key)
+    assert response["Cache-Control"] == "no-store"
     assert stream.stream_key == at_livekit.stream_key and stream.server_url == at_livekit.url
     assert stream.title == "Chess"
     assert at_livekit.participant_identity == str(creator.pk) and at_livekit.name == "alice"
@@ -100,6 +103,22 @@ def test_create_makes_one_ingress_that_both_sides_agree_on(alice, livekit, creat
     again = alice.post("/api/stream/create", {"ingressType": "RTMP"}, format="json")
     assert again.status_code == 409
     assert len(ingresses_of(livekit, creator)) == 1
+
+
+def test_a_key_reset_answers_the_new_key_in_the_seeds_shape(alice, livekit, creator):
+    alice.post("/api/stream/ingress", {"ingressType": "RTMP"}, format="json")
+
+    response = alice.post("/api/stream/ingress", {"ingressType": "WHIP"}, format="json")
+
+    assert response.status_code == 200
+    (at_livekit,) = ingresses_of(livekit, creator)
+    body = response.json()
+    assert (body["ingressId"], body["serverUrl"], body["streamKey"]) == (
+        at_livekit.ingress_id,
+        at_livekit.url,
+        at_livekit.stream_key,
+    )
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_any_sequence_leaves_one_ingress_per_creator(alice, livekit, creator):
@@ -198,6 +217,10 @@ def test_a_thumbnail_is_uploaded_and_served(alice, creator, settings, tmp_path):
     response = alice.put("/api/stream/info", {"thumbnail": png()}, format="multipart")
     assert response.status_code == 200
     assert response.json()["thumbnailUrl"].startswith("/media/thumbnails/")
+    # The seed's names beside ours: the same URL, and the owner's id.
+    info = alice.get("/api/stream/info").json()
+    assert info["thumbnail"] == info["thumbnailUrl"] == response.json()["thumbnailUrl"]
+    assert info["userId"] == creator.pk
     assert Stream.objects.get(user=creator).thumbnail.name.endswith(".png")
 
 

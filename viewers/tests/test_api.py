@@ -66,7 +66,8 @@ def test_stream_info_is_public_and_holds_no_secret(client, creator):
     body = response.json()
     assert body["title"] == "Speedruns"
     assert body["user"] == {"id": creator.pk, "username": "alice"}
-    assert body["hostId"] == creator.pk
+    assert body["hostId"] == body["userId"] == creator.pk  # ours and the seed's name
+    assert body["thumbnail"] is None and body["thumbnailUrl"] is None
     assert body["isLive"] is False and body["viewerCount"] == 0
     assert body["isFollowing"] is False and body["isCreator"] is False
     assert body["isChatEnabled"] is True and body["canChat"] is True and body["chatBlockedReason"] is None

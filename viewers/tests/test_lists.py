@@ -46,6 +46,9 @@ def test_live_is_most_viewers_first_and_paginated(client, many_streams, django_a
     counts = [item["viewerCount"] for item in body["results"]]
     assert counts == sorted(counts, reverse=True) and counts[0] == MANY - 2
     assert all(item["isLive"] for item in body["results"])
+    first = body["results"][0]
+    assert first["userId"] == first["hostId"] == User.objects.get(username=first["user"]["username"]).pk
+    assert "thumbnail" in first  # the seed's name, beside our thumbnailUrl
     second = client.get(body["next"]).json()
     assert second["results"][0]["viewerCount"] < counts[-1]
 
