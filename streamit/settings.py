@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (CSRF reads request.POST): an oversized request gets 413 unread.
+    "streamit.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,6 +180,8 @@ WATCH_POLL_SECONDS = env.int("WATCH_POLL_SECONDS", default=10)
 # Thumbnail uploads: checked by decoding them with Pillow.
 THUMBNAIL_MAX_BYTES = env.int("THUMBNAIL_MAX_BYTES", default=2 * 1024 * 1024)
 THUMBNAIL_MAX_DIMENSION = env.int("THUMBNAIL_MAX_DIMENSION", default=3840)
+# Every request body is capped (streamit/middleware.py); views that take a thumbnail allow that much more.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=1024 * 1024)
 if not DEBUG and (LIVEKIT_API_SECRET == DEV_LIVEKIT_API_SECRET or LIVEKIT_API_KEY == DEV_LIVEKIT_API_KEY):
     raise ImproperlyConfigured(
         "LIVEKIT_API_KEY and LIVEKIT_API_SECRET still hold the development values: "
@@ -200,6 +204,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "streamit.api_errors.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only; the thumbnail upload view adds multipart for itself.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "streamit.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -146,7 +146,9 @@ class StreamInfoOutputSerializer(serializers.Serializer):
 
 
 class StreamInfoApi(CreatorApi):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # The one API view that takes a file: JSON for the text fields, multipart for the thumbnail.
+    parser_classes = [JSONParser, MultiPartParser]
+    accepts_uploads = True
 
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=140, required=False, allow_blank=True)

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from streamit.api_errors import as_domain_error
+from streamit.middleware import accepts_uploads
 from viewers.selectors import chat_access
 
 from . import services
@@ -34,6 +35,7 @@ def creator_required(view):
     return wrapper
 
 
+@accepts_uploads  # the stream details form carries the thumbnail
 @creator_required
 @require_http_methods(["GET", "POST"])
 def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
