@@ -124,7 +124,8 @@ def make_user(username: str, **fields):
 
 def make_creator(username: str):
     """An approved creator with their Stream, as approval through the admin leaves them."""
-    from accounts.services import creator_apply, creator_approve
+    from accounts.services import creator_apply
+    from streams.services import creator_approve
 
     user = make_user(username)
     creator_apply(user=user, reason="I stream speedruns.")

@@ -4,9 +4,9 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 
 from streamit.admin_secrets import SecretSafeAdmin
+from streams import live as stream_live
 from streams import services as stream_services
 
-from . import services
 from .models import Block, CreatorStatus, Follow, User
 
 
@@ -43,16 +43,21 @@ class StreamItUserAdmin(SecretSafeAdmin, UserAdmin):
         ),
     )
 
+    # Every path that changes a creator's right to stream goes through the streams services: the status
+    # through creator_status_set (approval creates the Stream, anything else ends streaming), and
+    # deactivating or deleting a user through stream_shutdown, so no path leaves a key working or a
+    # stream live.
+
     @admin.action(description="Approve selected creator applications")
     def approve_creators(self, request: HttpRequest, queryset) -> None:
         for user in queryset:
-            services.creator_approve(user=user, reviewer=request.user)
+            stream_services.creator_approve(user=user, reviewer=request.user)
         self.message_user(request, f"Approved {len(queryset)} creator(s).", messages.SUCCESS)
 
-    @admin.action(description="Reject selected creator applications")
+    @admin.action(description="Reject selected creator applications (ends the stream of approved ones)")
     def reject_creators(self, request: HttpRequest, queryset) -> None:
         for user in queryset:
-            services.creator_reject(user=user, reviewer=request.user)
+            stream_services.creator_revoke(user=user, reviewer=request.user)
         self.message_user(request, f"Rejected {len(queryset)} application(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke selected creators (deletes their key, ends their stream)")
@@ -64,26 +69,37 @@ class StreamItUserAdmin(SecretSafeAdmin, UserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        # Deactivating a creator ends their streaming as revocation does.
-        if (
-            change
-            and "is_active" in form.changed_data
-            and not obj.is_active
-            and obj.creator_status == CreatorStatus.APPROVED
-        ):
-            stream_services.creator_revoke(user=obj, reviewer=request.user)
+        if not change:
+            return
+        if "creator_status" in form.changed_data:
+            # The field edited by hand does what the buttons do (a Stream on approval, an end otherwise).
+            stream_services.creator_status_set(user=obj, status=obj.creator_status, reviewer=request.user)
+        elif "is_active" in form.changed_data and not obj.is_active:
+            stream_live.stream_shutdown(user_id=obj.pk)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        stream_live.stream_shutdown(user_id=obj.pk)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for user_id in queryset.values_list("pk", flat=True):
+            stream_live.stream_shutdown(user_id=user_id)
+        super().delete_queryset(request, queryset)
 
     def response_change(self, request: HttpRequest, obj: User) -> HttpResponse:
         # The buttons on the user's own page do what the bulk actions do.
         if "_approve_creator" in request.POST:
-            services.creator_approve(user=obj, reviewer=request.user)
+            stream_services.creator_approve(user=obj, reviewer=request.user)
             self.message_user(request, f"{obj.username} is now an approved creator.", messages.SUCCESS)
-        elif "_reject_creator" in request.POST:
-            services.creator_reject(user=obj, reviewer=request.user)
-            self.message_user(request, f"{obj.username}'s application was rejected.", messages.SUCCESS)
-        elif "_revoke_creator" in request.POST:
+        elif "_reject_creator" in request.POST or "_revoke_creator" in request.POST:
+            # Reject (an application) and Revoke (an approved creator) are one service: either way no key
+            # or live stream survives.
+            was_approved = obj.is_approved_creator
             stream_services.creator_revoke(user=obj, reviewer=request.user)
-            self.message_user(request, f"{obj.username} can no longer stream.", messages.SUCCESS)
+            if was_approved:
+                self.message_user(request, f"{obj.username} can no longer stream.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{obj.username}'s application was rejected.", messages.SUCCESS)
         return super().response_change(request, obj)
 
 

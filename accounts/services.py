@@ -1,7 +1,8 @@
 """Account writes: creator applications and their review, follow and block.
 
-Each service takes keyword-only arguments and does one change of state. Approval creates the creator's
-Stream; what revocation must undo at LiveKit lives in streams.services (creator_revoke).
+Each service takes keyword-only arguments and does one change of state. Reviewing an application
+(approve, reject, revoke) changes what a creator may do at LiveKit, so it lives in streams.services
+(creator_status_set).
 """
 
 from django.db import IntegrityError, transaction
@@ -9,7 +10,6 @@ from django.utils import timezone
 
 from streamit.errors import DomainError
 from streams.chat_rights import chat_rights_changed, participant_blocked
-from streams.models import Stream
 
 from .models import Block, CreatorStatus, Follow, User
 
@@ -33,26 +33,6 @@ def creator_apply(*, user: User, reason: str) -> User:
     user.save(
         update_fields=["creator_status", "creator_application", "applied_at", "reviewed_at", "reviewed_by"]
     )
-    return user
-
-
-@transaction.atomic
-def creator_approve(*, user: User, reviewer: User) -> Stream:
-    """Approve an application; the creator's one Stream is created (or kept, for a re-approval)."""
-    user.creator_status = CreatorStatus.APPROVED
-    user.reviewed_at = timezone.now()
-    user.reviewed_by = reviewer
-    user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
-    stream, _ = Stream.objects.get_or_create(user=user, defaults={"title": f"{user.username}'s stream"})
-    return stream
-
-
-@transaction.atomic
-def creator_reject(*, user: User, reviewer: User) -> User:
-    user.creator_status = CreatorStatus.REJECTED
-    user.reviewed_at = timezone.now()
-    user.reviewed_by = reviewer
-    user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
     return user
 
 

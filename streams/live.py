@@ -1,7 +1,8 @@
 """Live-state services: a stream going live or offline, and who is watching.
 
 Every path that changes the live flag comes through here (webhooks, key reset or delete, revocation,
-reconcile), so a session is always opened and closed and the viewer count always reset together.
+reconcile), so a session is always opened and closed and the viewer count always reset together. Every
+path that takes away a creator's right to stream ends in ``stream_shutdown``.
 
 LiveKit delivers events late, twice and out of order, so every change carries the time of the event that
 caused it and an older event never overrides a newer one. Presence keeps one row per identity with the
@@ -19,9 +20,12 @@ from functools import partial
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.models import CreatorStatus
+
 from . import livekit as lk
 from .chat_rights import chat_rights_enforce, chat_rights_plan
 from .models import Stream, StreamSession, ViewerPresence
+from .tasks import livekit_release, schedule
 
 # Participants that are not people watching: the encoder behind the ingress, recorders and bots.
 NOT_VIEWER_KINDS = frozenset({"INGRESS", "EGRESS", "AGENT"})
@@ -85,6 +89,33 @@ def stream_go_offline(*, stream: Stream, at_ms: int | None = None) -> bool:
         was_live = False
     _room_reset(stream, at_ms)
     return was_live
+
+
+def stream_key_forget(stream: Stream) -> None:
+    """Drop the key from the (locked) stream row; deleting it at LiveKit is the caller's next step."""
+    stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
+    stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
+
+
+@transaction.atomic
+def stream_shutdown(*, user_id: int) -> None:
+    """End everything that lets this creator stream: the one path for reject, revoke, deactivate, delete.
+
+    Here the key is forgotten, the stream goes offline (its session closed) and its viewers are gone.
+    Once that commits, the ingress is deleted at LiveKit (the encoder is cut off, the key dies) and the
+    room closed (every viewer disconnected). The change stands when LiveKit is unreachable: the task
+    retries, and ``reconcile`` deletes the ingresses of creators who may not stream.
+    """
+    stream = Stream.objects.select_for_update().filter(user_id=user_id).first()
+    if stream is None:
+        return  # never approved: no key, no room of ours
+    ingress_ids = [stream.ingress_id] if stream.ingress_id else []
+    if ingress_ids:
+        stream_key_forget(stream)
+    at_ms = now_ms()
+    stream_go_offline(stream=stream, at_ms=at_ms)
+    _room_reset(stream, at_ms)  # the room is closed below: nobody stays connected
+    schedule(livekit_release, ingress_ids=ingress_ids, room=lk.room_name_for(user_id))
 
 
 # --- Presence -----------------------------------------------------------------------------------------
@@ -218,17 +249,24 @@ def live_reconcile_plan() -> list[Repair]:
     repairs: list[Repair] = []
     streams = Stream.objects.select_related("user").filter(Q(is_live=True) | Q(ingress_id__isnull=False))
     for stream in streams:
-        ingress = by_id.get(stream.ingress_id or "")
-        publishing = ingress is not None and ingress.status == PUBLISHING and stream.user.is_approved_creator
         name = stream.user.username
+        if not stream.user.is_approved_creator:
+            # A path that missed the shutdown, or a key saved by a reset racing the revocation.
+            repairs.append(
+                Repair(
+                    f"{name}: creator not approved: delete the key, go offline",
+                    partial(_unapproved_shutdown, stream.user_id),
+                )
+            )
+            continue
+        ingress = by_id.get(stream.ingress_id or "")
+        publishing = ingress is not None and ingress.status == PUBLISHING
         if publishing and not stream.is_live:
             repairs.append(
                 Repair(f"{name}: go live (ingress publishing)", partial(stream_go_live, stream=stream))
             )
         elif stream.is_live and not publishing:
             why = "ingress gone" if ingress is None else f"ingress {ingress.status}"
-            if ingress is not None and not stream.user.is_approved_creator:
-                why = "creator not approved"
             repairs.append(Repair(f"{name}: go offline ({why})", partial(stream_go_offline, stream=stream)))
         if publishing:
             participants = _participants(lk.room_name_for(stream.user_id))
@@ -265,6 +303,14 @@ def live_reconcile_plan() -> list[Repair]:
                 )
             )
     return repairs
+
+
+def _unapproved_shutdown(user_id: int) -> None:
+    approved = Stream.objects.filter(
+        user_id=user_id, user__is_active=True, user__creator_status=CreatorStatus.APPROVED
+    )
+    if not approved.exists():  # staff may have approved them again since the plan was made
+        stream_shutdown(user_id=user_id)
 
 
 def _stray_ingress_delete(ingress_id: str) -> None:

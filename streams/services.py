@@ -1,4 +1,5 @@
-"""Creator-side writes: stream keys (ingresses), stream info, chat settings and revocation.
+"""Creator-side writes: the right to stream (approval, revocation), stream keys (ingresses), stream info
+and chat settings.
 
 LiveKit is called in an order that cannot lose a working key: a new ingress is created and saved before
 the old one is deleted. If LiveKit is unreachable before anything was saved, nothing changes and the
@@ -6,6 +7,10 @@ caller answers 503. If only the delete of an old key fails, the new key stands, 
 creator, and a background task keeps deleting the old one until LiveKit agrees (``reconcile`` also sweeps
 ingresses no stream points to). A leaked key must die: every path that replaces or drops a key ends with
 its ingress deleted at LiveKit.
+
+Staff change a creator's right to stream only through ``creator_status_set`` (the admin's buttons, bulk
+actions and the user form's status field alike): approval creates the Stream, anything else ends
+streaming through ``live.stream_shutdown``, as deactivating or deleting the user does.
 """
 
 import logging
@@ -20,9 +25,9 @@ from streamit.errors import DomainError
 
 from . import livekit
 from .chat_rights import chat_rights_changed
-from .live import stream_go_offline
+from .live import stream_go_offline, stream_key_forget, stream_shutdown
 from .models import Stream
-from .tasks import ingress_delete_retry
+from .tasks import livekit_release, schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ def _delete_old_ingress(ingress_id: str) -> str | None:
         logger.warning(
             "Old ingress %s not deleted yet (%s); retrying in the background", ingress_id, error.kind
         )
-        transaction.on_commit(lambda: ingress_delete_retry.delay(ingress_id))
+        schedule_retry(livekit_release, ingress_ids=[ingress_id])
         return OLD_KEY_WARNING
     return None
 
@@ -103,17 +108,21 @@ def stream_create(*, user: User, title: str, description: str, ingress_type: str
 
 
 def stream_ingress_delete(*, user: User) -> Stream:
-    """Delete the key at LiveKit, then here. If LiveKit cannot be reached the key stays (503)."""
-    stream = Stream.objects.get(user=user)
-    if not stream.ingress_id:
+    """Delete the key at LiveKit, then here. If LiveKit cannot be reached the key stays (503).
+
+    A reset may replace the key meanwhile: the row is forgotten only if it still holds the key deleted,
+    read again under the row lock, so a key a reset just saved is never dropped while it works.
+    """
+    ingress_id = Stream.objects.filter(user=user).values_list("ingress_id", flat=True).get()
+    if not ingress_id:
         raise StreamError("You have no stream key.", "missing")
-    livekit.ingress_delete(stream.ingress_id)
+    livekit.ingress_delete(ingress_id)
     with transaction.atomic():
         stream = _locked_stream(user)
-        stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
-        stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
-        if stream.is_live:
-            stream_go_offline(stream=stream)
+        if stream.ingress_id == ingress_id:
+            stream_key_forget(stream)
+            if stream.is_live:
+                stream_go_offline(stream=stream)
     stream.refresh_from_db()
     return stream
 
@@ -170,27 +179,28 @@ def stream_chat_settings_update(
     return stream
 
 
-def creator_revoke(*, user: User, reviewer: User | None) -> None:
-    """Take streaming away: the key dies at LiveKit, the stream goes offline and its viewers are cut off.
+@transaction.atomic
+def creator_status_set(*, user: User, status: str, reviewer: User | None) -> Stream | None:
+    """The one way staff change a creator's status; returns the Stream when approved.
 
-    Revocation stands even if LiveKit is unreachable (staff decided): the ingress delete is retried in
-    the background and ``reconcile`` sweeps what is left. The room is deleted to disconnect everyone.
+    Approval creates the creator's one Stream (or keeps it, for a re-approval). Any other status takes
+    the right to stream away: the key dies at LiveKit, the stream goes offline, its viewers are cut off.
     """
-    with transaction.atomic():
-        user.creator_status = CreatorStatus.REJECTED
-        user.reviewed_at = timezone.now()
-        user.reviewed_by = reviewer
-        user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
-        stream = Stream.objects.select_for_update().filter(user=user).first()
-        if stream is None:
-            return
-        old_ingress_id = stream.ingress_id
-        stream.ingress_id, stream.ingress_type, stream.server_url, stream.stream_key = None, "", "", ""
-        stream.save(update_fields=["ingress_id", "ingress_type", "server_url", "stream_key", "updated_at"])
-        stream_go_offline(stream=stream)
-    if old_ingress_id:
-        _delete_old_ingress(old_ingress_id)
-    try:
-        livekit.room_delete(livekit.room_name_for(user.pk))
-    except livekit.LiveKitError as error:
-        logger.warning("Room of revoked creator %s not closed (%s)", user.pk, error.kind)
+    user.creator_status = status
+    user.reviewed_at = timezone.now()
+    user.reviewed_by = reviewer
+    user.save(update_fields=["creator_status", "reviewed_at", "reviewed_by"])
+    if status == CreatorStatus.APPROVED:
+        stream, _ = Stream.objects.get_or_create(user=user, defaults={"title": f"{user.username}'s stream"})
+        return stream
+    stream_shutdown(user_id=user.pk)
+    return None
+
+
+def creator_approve(*, user: User, reviewer: User | None) -> Stream:
+    return creator_status_set(user=user, status=CreatorStatus.APPROVED, reviewer=reviewer)
+
+
+def creator_revoke(*, user: User, reviewer: User | None) -> None:
+    """Reject an application or revoke an approved creator: both end with no right to stream."""
+    creator_status_set(user=user, status=CreatorStatus.REJECTED, reviewer=reviewer)

@@ -118,7 +118,7 @@ def test_a_non_staff_user_cannot_reach_the_admin(client, viewer, url):
 
 
 def test_approving_twice_keeps_one_stream(staff, pending_creator):
-    from accounts.services import creator_approve
+    from streams.services import creator_approve
 
     creator_approve(user=pending_creator, reviewer=staff)
     creator_approve(user=pending_creator, reviewer=staff)

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from streams import livekit as lk
 from streams.models import Stream
-from streams.tasks import ingress_delete_retry
+from streams.tasks import livekit_release
 
 ENDPOINTS = [
     ("post", "/api/stream/create", {"title": "Hi", "ingressType": "RTMP"}, 201),
@@ -169,7 +169,7 @@ def test_a_failing_delete_of_the_old_key_still_returns_the_new_one(alice, liveki
     assert new != old and {old, new} <= set(livekit.ingresses)
 
     livekit.clear_faults()
-    ingress_delete_retry.delay(old)  # what the worker's next retry does
+    livekit_release.delay(ingress_ids=[old])  # what the worker's next retry does
     assert set(livekit.ingresses) == {new}
 
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import creator_approve
+from streams.services import creator_approve
 
 DEMO_PASSWORD = "streamit-demo"  # documented in the README; development data only
 
