@@ -29,6 +29,9 @@ class LiveKitUnavailable(Exception):
 
 
 def _queue(task, kwargs: dict) -> None:
+    if current_app.conf.task_always_eager:
+        task.apply(kwargs=kwargs)  # no broker: run here (apply_async would still ask the broker pool)
+        return
     try:
         task.apply_async(kwargs=kwargs)
     except Exception:  # a broker outage must not undo or fail the committed change; reconcile repairs
