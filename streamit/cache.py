@@ -1,28 +1,26 @@
-"""Django's Redis cache backend, keeping one redis-py client per connection pool.
+"""The site's caches, built from CACHE_URL: how each behaves when Redis is down or frozen.
 
-Django builds a new ``redis.Redis`` object for every cache operation, and redis-py's constructor fills a
-table of ~170 response callbacks each time: about a third of a throttled request's cache cost in a
-profile of the token endpoint. The client is thread-safe and only wraps the pool, so one per pool is
-enough.
+Redis goes through django-redis (one client per server). Two aliases share it:
+- ``default`` (cached reads, API throttles) treats every Redis failure as a miss and logs it, so pages,
+  tokens and the API keep working on the database alone — the throttles fail open;
+- ``limits`` (sign-up and password-reset limits, log-in lockout) raises, and each use decides: the form
+  limits fail closed (503), the lockout fails open (see ``streamit.ratelimits``, ``accounts.lockout``).
+Short socket timeouts make a frozen Redis cost a request a fraction of a second per cache call, not five.
 """
 
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+import environ
+
+DJANGO_REDIS = "django_redis.cache.RedisCache"
 
 
-class PooledClientRedisCacheClient(RedisCacheClient):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
-        return client
-
-
-class StreamItRedisCache(RedisCache):
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        self._class = PooledClientRedisCacheClient
+def caches_for(url: str, *, socket_timeout: float) -> dict:
+    config = environ.Env.cache_url_config(url)
+    if config["BACKEND"] in (DJANGO_REDIS, "django.core.cache.backends.redis.RedisCache"):
+        config["BACKEND"] = DJANGO_REDIS  # whichever django-environ picked
+        config.setdefault("OPTIONS", {}).update(
+            SOCKET_CONNECT_TIMEOUT=socket_timeout, SOCKET_TIMEOUT=socket_timeout
+        )
+    caches = {alias: {**config, "OPTIONS": {**config.get("OPTIONS", {})}} for alias in ("default", "limits")}
+    if config["BACKEND"] == DJANGO_REDIS:
+        caches["default"]["OPTIONS"]["IGNORE_EXCEPTIONS"] = True
+    return caches

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from streamit.cache import caches_for
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -108,9 +110,12 @@ if not DEBUG and not env("CACHE_URL", default=""):
         "Set the CACHE_URL environment variable (e.g. redis://host:6379/1): rate limits and log-in lockouts "
         "must be shared by every worker."
     )
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://streamit")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "streamit.cache.StreamItRedisCache"  # one redis client per pool
+# Redis down or frozen: pages, tokens and log-in keep working; which limits fail open or closed is
+# decided in streamit/cache.py (and listed in the README).
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.25)
+CACHES = caches_for(env("CACHE_URL", default="locmemcache://streamit"), socket_timeout=CACHE_SOCKET_TIMEOUT)
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+RATELIMIT_USE_CACHE = "limits"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -233,20 +238,22 @@ RATELIMIT_IP_META_KEY = "streamit.client_ip.client_ip"
 RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="10/h")
 RATE_LIMIT_PASSWORD_RESET = env("RATE_LIMIT_PASSWORD_RESET", default="5/h")
 
-# Log-in lockout (django-axes): the 6th failed password locks the account, on the site and the admin,
-# until the cool-off passes or staff run `manage.py axes_reset_username <name>`. Kept in the cache, so the
-# count holds across workers and machines when CACHE_URL is Redis.
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+# Log-in lockout (django-axes, accounts/lockout.py): the 6th wrong password for a username locks that account,
+# on the site and the admin, until the cool-off passes or staff run `manage.py axes_reset_username <name>`;
+# LOGIN_IP_FAILURE_LIMIT failures under any names lock the client address (`axes_reset_ip <ip>`). Kept in
+# the "limits" cache, so the counts hold across workers and machines when CACHE_URL is Redis.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_CACHE = "limits"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=6)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=1.0)
-# A username or a client IP with too many failures is locked (the IP stops password spraying).
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]  # the per-address count is the handler's, with its own limit
 if DEBUG:
     # One development process: the local-memory cache is enough, and axes need not warn about it.
     SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "streamit.client_ip.client_ip"
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 
 # --- Security (production) -----------------------------------------------------------------------

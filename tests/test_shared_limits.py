@@ -84,12 +84,15 @@ def test_two_processes_share_the_token_limit(transactional_db):
 
 
 @pytest.mark.redis
-def test_the_redis_cache_keeps_one_client_per_pool():
-    from streamit.cache import StreamItRedisCache
+def test_both_cache_aliases_share_one_redis_through_django_redis(settings):
+    from django.core.cache import caches
 
-    cache = StreamItRedisCache(REDIS_CACHE, {})
-    cache.set("probe", {"n": 1}, 30)
-    assert cache.get("probe") == {"n": 1}
-    assert cache._cache.get_client(write=True) is cache._cache.get_client(write=False)
-    cache.delete("probe")
-    assert cache.get("probe") is None
+    from streamit.cache import caches_for
+
+    settings.CACHES = caches_for(REDIS_CACHE, socket_timeout=0.25)
+    caches["default"].set("probe", {"n": 1}, 30)
+    assert caches["limits"].get("probe") == {"n": 1}
+    client = caches["default"].client
+    assert client.get_client(write=True) is client.get_client(write=False)  # one client per server
+    caches["default"].delete("probe")
+    assert caches["limits"].get("probe") is None

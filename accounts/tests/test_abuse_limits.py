@@ -128,3 +128,40 @@ def test_password_reset_is_rate_limited(client, viewer, settings):
     url = reverse("accounts:password-reset")
     assert [client.post(url, {"email": "bob@example.com"}).status_code for _ in range(3)] == [302, 302, 429]
     assert len(mail.outbox) == 2
+
+
+def test_failed_log_ins_under_made_up_names_do_not_lock_a_real_account(client, viewer, password):
+    for n in range(6):
+        assert fail_logins(client, LOGIN, f"made-up-{n}", 1) == [200]
+
+    response = client.post(LOGIN, {"username": "bob", "password": password})
+
+    assert response.status_code == 302  # bob shares the address, not the account
+
+
+def test_many_failures_under_many_names_pause_the_address_and_say_so(client, viewer, password, settings):
+    settings.LOGIN_IP_FAILURE_LIMIT = 8
+    statuses = [fail_logins(client, LOGIN, f"made-up-{n}", 1)[0] for n in range(8)]
+    assert statuses == [200] * 7 + [429]
+
+    response = client.post(LOGIN, {"username": "bob", "password": password})
+
+    assert response.status_code == 429
+    text = response.content.decode()
+    assert "your network address" in text and "Your account is not locked" in text
+    assert "This account is locked" not in text
+    # From another address bob logs in at once.
+    assert (
+        client.post(LOGIN, {"username": "bob", "password": password}, REMOTE_ADDR="198.51.100.4").status_code
+        == 302
+    )
+
+
+def test_a_locked_account_says_the_account_is_locked(client, viewer):
+    fail_logins(client, LOGIN, "bob", 5)
+
+    response = client.post(LOGIN, {"username": "bob", "password": "wrong"})
+
+    assert response.status_code == 429
+    assert "This account is locked after 6 wrong passwords" in response.content.decode()
+    assert "network address" not in response.content.decode()
