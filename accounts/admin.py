@@ -7,6 +7,7 @@ from streamit.admin_secrets import SecretSafeAdmin
 from streams import live as stream_live
 from streams import services as stream_services
 
+from .forms import AdminUserAddForm, AdminUserChangeForm
 from .models import Block, CreatorStatus, Follow, User
 
 
@@ -26,6 +27,18 @@ class StreamItUserAdmin(SecretSafeAdmin, UserAdmin):
     readonly_fields = ("applied_at", "reviewed_at", "reviewed_by", "last_login", "date_joined")
     actions = ["approve_creators", "reject_creators", "revoke_creators"]
     change_form_template = "admin/accounts/user/change_form.html"
+    # Both check that no other account has the address in any case.
+    form = AdminUserChangeForm
+    add_form = AdminUserAddForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
     # Pending applications first, so staff find them without a filter.
     ordering = (
         Case(

@@ -47,6 +47,14 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            # One account per address, whatever its case: a password reset reaches exactly one account.
+            # A blank address (staff created without one) is not an address, so any number may share it.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with that e-mail address already exists.",
+            ),
         ]
 
     @property

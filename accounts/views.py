@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -20,10 +21,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to StreamIt, {user.username}!")
-        return redirect("home")
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # A concurrent sign-up took the username or the address after the form checked them.
+            form.add_error(None, "That username or e-mail address was just taken: try again.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to StreamIt, {user.username}!")
+            return redirect("home")
     return render(request, "accounts/signup.html", {"form": form})
 
 
