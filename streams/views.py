@@ -5,6 +5,7 @@ Each view checks the caller is an approved creator, then calls the same service 
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -68,6 +69,7 @@ def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
         "info_form": info_form,
         "chat_form": chat_form,
         "access": chat_access(stream=stream, viewer=request.user),
+        "poll_seconds": settings.WATCH_POLL_SECONDS,
     }
     return render(request, "streams/dashboard.html", context)
 

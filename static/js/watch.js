@@ -1,21 +1,33 @@
-// The watch page (/<username>/live): plays the creator's stream with livekit-client and runs the chat.
+// The watch page (/<username>/live) and the creator's self-view: plays the stream with livekit-client and
+// runs the chat. Starts only if [data-watch] is on the page; configured by its data-* attributes (URLs come
+// from {% url %} there, never from literals here).
 //
-// Starts only if [data-watch] is on the page; configured by its data-* attributes. While the stream is
-// offline the page polls the status endpoint (with jitter, so a crowd does not poll in step) and connects
-// by itself when it goes live. A fresh token is asked for at each connect: the page never builds one.
+// One explicit state machine, shown in data-state:
+//   offline       the stream is not live: poll the status endpoint, never ask for a token
+//   connecting    the stream is live: a token is being fetched and the room connected
+//   live          connected to the room
+//   reconnecting  livekit-client is resuming the connection, or our retry timer is waiting
+//   evicted       another tab took our identity, or the creator removed us: stop until the user reloads
+//   gone          the status endpoint answers 401/403/404 (blocked, creator revoked): stop everything
+// Each connect takes a fresh attempt number; leaving connecting/live/reconnecting bumps it, so a connect
+// still waiting for its token or its room finds itself stale and builds nothing. Polling jitters (a crowd
+// does not poll in step) and pauses while the tab is hidden.
 import { ChatPanel } from './chat.js';
 
 const root = document.querySelector('[data-watch]');
+const ACTIVE = new Set(['connecting', 'live', 'reconnecting']);
+const GONE_STATUSES = new Set([401, 403, 404]);
+const GUEST_NAME_KEY = 'streamit-guest-name';
 
 export function jittered(seconds) {
   return seconds * 1000 * (0.8 + Math.random() * 0.4);
 }
 
-export function backoffSeconds(attempt) {
-  return Math.min(60, 2 ** Math.min(attempt, 6));
+export function backoffSeconds(failures) {
+  return Math.min(60, 2 ** Math.min(failures, 6));
 }
 
-function csrfToken() {
+export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : '';
 }
@@ -37,158 +49,240 @@ class WatchPage {
     this.el = el;
     el.watchPage = this; // a handle for tests driving the room's events
     this.config = el.dataset;
-    this.hostId = el.dataset.hostId;
-    this.isLive = el.dataset.isLive === 'true';
+    this.hostId = String(el.dataset.hostId);
     this.pollSeconds = Number(el.dataset.pollSeconds || 10);
     this.offlineCard = el.querySelector('[data-offline-card]');
+    this.goneCard = el.querySelector('[data-gone-card]');
     this.player = el.querySelector('[data-player]');
     this.video = el.querySelector('[data-video]');
     this.unmute = el.querySelector('[data-unmute]');
     this.message = el.querySelector('[data-player-message]');
     this.viewerCount = document.querySelector('[data-viewer-count]');
     this.liveBadge = document.querySelector('[data-live-badge]');
+    this.offlineBadge = document.querySelector('[data-offline-badge]');
     this.guestForm = document.querySelector('[data-guest-form]');
     this.followButton = document.querySelector('[data-follow-button]');
     const chatRoot = document.querySelector('[data-chat]');
     this.chat = chatRoot ? new ChatPanel(chatRoot) : null;
     if (chatRoot) chatRoot.chatPanel = this.chat; // a handle for tests driving the room's events
+
+    this.state = null;
+    this.streamLive = el.dataset.isLive === 'true'; // what the server last said, whatever our connection
     this.room = null;
     this.attempt = 0;
-    this.stopped = false; // set after a duplicate-identity eviction: never reconnect by ourselves
+    this.failures = 0;
+    this.polls = 0;
     this.retryTimer = null;
+    this.pollTimer = null;
 
     this.unmute?.addEventListener('click', () => this.startAudio());
-    this.guestForm?.addEventListener('submit', (event) => this.onGuestName(event));
     this.followButton?.addEventListener('click', (event) => this.onFollow(event));
-    this.show();
-    if (this.isLive) this.connect();
+    document.addEventListener('visibilitychange', () => this.onVisibility());
+    this.setupGuestForm();
+    if (this.streamLive) this.connect();
+    else this.enter('offline');
     this.schedulePoll();
   }
 
-  show() {
-    this.offlineCard.hidden = this.isLive;
-    this.player.hidden = !this.isLive;
-    if (this.liveBadge) this.liveBadge.hidden = !this.isLive;
-    this.el.dataset.state = this.isLive ? 'live' : 'offline';
+  // --- states -------------------------------------------------------------------------------------
+
+  enter(state, text = '') {
+    this.state = state;
+    this.el.dataset.state = state;
+    if (!ACTIVE.has(state)) {
+      // Leaving the connected states: abandon any connect in flight and every timer that would reconnect.
+      this.attempt += 1;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.dropRoom();
+    }
+    if (state === 'gone') {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+    }
+    this.say(text);
+    this.render();
+  }
+
+  render() {
+    const playing = ACTIVE.has(this.state) || (this.state === 'evicted' && this.streamLive);
+    this.offlineCard.hidden = playing || this.state === 'gone';
+    if (this.goneCard) this.goneCard.hidden = this.state !== 'gone';
+    this.player.hidden = !playing;
+    // Exactly one badge, always: LIVE while the stream plays here, OFFLINE otherwise.
+    if (this.liveBadge) this.liveBadge.hidden = !playing;
+    if (this.offlineBadge) this.offlineBadge.hidden = playing;
   }
 
   say(text) {
     this.message.textContent = text;
   }
 
+  // The server's word on the stream (a poll, or the host leaving the room).
+  setStreamLive(live) {
+    this.streamLive = live;
+    if (this.state === 'gone' || this.state === 'evicted') {
+      this.render();
+      return;
+    }
+    if (live && this.state === 'offline') this.connect();
+    else if (!live && this.state !== 'offline') this.enter('offline');
+  }
+
+  gone() {
+    this.streamLive = false;
+    this.enter('gone');
+    if (this.guestForm) this.guestForm.hidden = true;
+    this.chat?.setPermission(false, 'not_allowed');
+  }
+
+  // --- polling ------------------------------------------------------------------------------------
+
   schedulePoll() {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    if (this.state === 'gone' || document.hidden) return;
     // Connected, the room's events tell us about the stream; the poll still refreshes the count.
     const seconds = this.room ? this.pollSeconds * 3 : this.pollSeconds;
-    setTimeout(() => this.poll().finally(() => this.schedulePoll()), jittered(seconds));
+    this.pollTimer = setTimeout(async () => {
+      await this.poll();
+      this.schedulePoll();
+    }, jittered(seconds));
+  }
+
+  onVisibility() {
+    if (document.hidden) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+    } else if (this.state !== 'gone') {
+      this.poll().finally(() => this.schedulePoll());
+    }
   }
 
   async poll() {
-    this.polls = (this.polls || 0) + 1;
+    if (this.state === 'gone') return;
+    this.polls += 1;
     // Title, description and chat rules change rarely: refresh them every few polls, not every one.
     if (this.polls % 3 === 0) this.refreshInfo().catch(() => {});
+    let response;
     try {
-      const response = await fetch(this.config.statusUrl, { credentials: 'same-origin' });
-      if (!response.ok) return;
-      const status = await response.json();
-      if (this.viewerCount) this.viewerCount.textContent = String(status.viewerCount);
-      this.setLive(Boolean(status.isLive));
+      response = await fetch(this.config.statusUrl, { credentials: 'same-origin' });
     } catch {
-      // The site itself is unreachable for a moment: try again at the next tick.
+      return; // the site itself is unreachable for a moment: try again at the next tick
     }
+    if (GONE_STATUSES.has(response.status)) {
+      this.gone();
+      return;
+    }
+    if (!response.ok) return;
+    const status = await response.json().catch(() => null);
+    if (!status) return;
+    if (this.viewerCount) this.viewerCount.textContent = String(status.viewerCount);
+    this.setStreamLive(Boolean(status.isLive));
   }
 
-  setLive(live) {
-    if (live === this.isLive) return;
-    this.isLive = live;
-    this.show();
-    if (live) {
-      this.attempt = 0;
-      this.connect();
-    } else {
-      this.disconnect();
-      this.say('');
-    }
-  }
+  // --- the room -----------------------------------------------------------------------------------
 
   guestName() {
-    return sessionStorage.getItem('streamit-guest-name') || '';
+    return sessionStorage.getItem(GUEST_NAME_KEY) || '';
+  }
+
+  isHost(participant) {
+    return participant?.identity === this.hostId;
   }
 
   async connect() {
-    if (this.stopped || this.room || !window.LivekitClient) {
-      if (!window.LivekitClient) this.say('The video player could not be loaded.');
+    if (!window.LivekitClient) {
+      this.enter('offline', 'The video player could not be loaded.');
       return;
     }
+    this.dropRoom();
     clearTimeout(this.retryTimer);
-    const { Room, RoomEvent, DisconnectReason } = window.LivekitClient;
+    this.retryTimer = null;
+    const attempt = ++this.attempt;
+    this.enter(this.failures ? 'reconnecting' : 'connecting', 'Connecting…');
     let grant;
     try {
       const body = { username: this.config.username };
       if (this.config.signedIn !== 'true' && this.guestName()) body.guestName = this.guestName();
       grant = await postJson(this.config.tokenUrl, body);
     } catch (error) {
-      this.retry(`We could not start the player (${error.message}).`);
+      if (attempt !== this.attempt) return; // the stream went offline (or gone) while we asked
+      if (GONE_STATUSES.has(error.status)) this.gone();
+      else this.retry(`We could not start the player (${error.message}).`);
       return;
     }
-    if (this.stopped || this.room) return; // evicted, or another connect won, while the token came
+    if (attempt !== this.attempt) return; // stale: never build a room for a stream that went away
+    const { Room, RoomEvent } = window.LivekitClient;
     const room = new Room({ adaptiveStream: true, dynacast: true });
     this.room = room;
-    room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) => {
-      if (participant.identity === String(this.hostId) && track.kind === 'video') track.attach(this.video);
-      if (participant.identity === String(this.hostId) && track.kind === 'audio') track.attach(this.video);
-    });
-    room.on(RoomEvent.ParticipantConnected, (participant) => {
-      if (participant.identity === String(this.hostId)) this.setLive(true);
-    });
-    room.on(RoomEvent.ParticipantDisconnected, (participant) => {
-      if (participant.identity === String(this.hostId)) this.poll();
-    });
-    room.on(RoomEvent.Disconnected, (reason) => this.onDisconnected(reason, DisconnectReason));
+    this.listen(room, RoomEvent);
     try {
-      this.say('Connecting…');
       await room.connect(grant.wsUrl, grant.token);
-      this.attempt = 0;
-      this.say('');
-      this.chat?.attach(room, RoomEvent);
-    } catch (error) {
-      this.room = null;
-      room.removeAllListeners?.();
+    } catch {
+      if (attempt !== this.attempt) return;
+      this.dropRoom();
       this.retry('We cannot reach the video server right now.');
+      return;
     }
+    if (attempt !== this.attempt) {
+      room.disconnect();
+      return;
+    }
+    this.failures = 0;
+    this.enter('live');
+    this.chat?.attach(room, RoomEvent);
+    this.schedulePoll(); // connected: the slower cadence
+  }
+
+  listen(room, RoomEvent) {
+    const mine = (handler) => (...args) => {
+      if (this.room === room) handler(...args);
+    };
+    room.on(RoomEvent.TrackSubscribed, mine((track, _publication, participant) => {
+      if (this.isHost(participant) && (track.kind === 'video' || track.kind === 'audio')) track.attach(this.video);
+    }));
+    room.on(RoomEvent.TrackUnsubscribed, mine((track, _publication, participant) => {
+      if (this.isHost(participant)) track.detach(this.video);
+    }));
+    room.on(RoomEvent.ParticipantDisconnected, mine((participant) => {
+      if (this.isHost(participant)) this.poll(); // the encoder stopped, or the stream ended: ask
+    }));
+    room.on(RoomEvent.Reconnecting, mine(() => this.enter('reconnecting', 'Reconnecting to the video server…')));
+    room.on(RoomEvent.Reconnected, mine(() => this.enter('live')));
+    room.on(RoomEvent.Disconnected, mine((reason) => this.onDisconnected(reason)));
   }
 
   retry(text) {
-    if (this.stopped) return; // evicted meanwhile: its message stays, and nothing reconnects
-    const seconds = backoffSeconds(this.attempt++);
-    this.say(`${text} Retrying in ${seconds} s.`);
-    this.el.dataset.connection = 'retrying';
+    if (!ACTIVE.has(this.state)) return; // offline, evicted or gone meanwhile: nothing reconnects
+    const seconds = backoffSeconds(this.failures++);
+    this.enter('reconnecting', `${text} Retrying in ${seconds} s.`);
     this.retryTimer = setTimeout(() => this.connect(), seconds * 1000);
   }
 
-  onDisconnected(reason, DisconnectReason) {
+  onDisconnected(reason) {
+    const reasons = window.LivekitClient.DisconnectReason;
     this.room = null;
     this.chat?.detach();
-    if (reason === DisconnectReason.DUPLICATE_IDENTITY) {
+    if (reason === reasons.DUPLICATE_IDENTITY) {
       // Reconnecting would evict the other tab, which would evict us: stop until the user asks.
-      this.stopped = true;
-      this.el.dataset.connection = 'duplicate';
-      this.say('You opened this stream somewhere else (another tab or device). Reload to watch here.');
-      return;
+      this.enter('evicted', 'You opened this stream somewhere else (another tab or device). Reload to watch here.');
+    } else if (reason === reasons.PARTICIPANT_REMOVED) {
+      this.enter('evicted', 'You were removed from this stream.');
+      this.poll(); // a block makes the stream gone for us
+    } else if (reason === reasons.ROOM_DELETED) {
+      this.setStreamLive(false);
+    } else if (ACTIVE.has(this.state)) {
+      this.retry('The connection to the video server was lost.');
     }
-    if (reason === DisconnectReason.PARTICIPANT_REMOVED) {
-      this.stopped = true;
-      this.say('You were removed from this stream.');
-      return;
-    }
-    if (this.isLive) this.retry('The connection to the video server was lost.');
   }
 
-  disconnect() {
-    clearTimeout(this.retryTimer);
+  dropRoom() {
     const room = this.room;
     this.room = null;
+    if (!room) return;
     this.chat?.detach();
-    room?.disconnect();
+    room.disconnect();
   }
 
   async startAudio() {
@@ -201,16 +295,26 @@ class WatchPage {
     }
   }
 
-  onGuestName(event) {
-    event.preventDefault();
+  // --- guests, follow, info -----------------------------------------------------------------------
+
+  setupGuestForm() {
+    if (!this.guestForm) return;
     const input = this.guestForm.querySelector('input[name=guest_name]');
-    sessionStorage.setItem('streamit-guest-name', input.value.trim().slice(0, 40));
-    this.guestForm.dataset.saved = 'true';
-    // The name is in the token: reconnect with a fresh one.
-    if (this.room) {
-      this.disconnect();
-      this.connect();
-    }
+    input.value = this.guestName();
+    this.guestForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const name = input.value.trim().slice(0, 40);
+      sessionStorage.setItem(GUEST_NAME_KEY, name);
+      input.value = name;
+      const note = this.guestForm.querySelector('[data-guest-saved]');
+      if (note) note.textContent = name ? `You chat as “${name}”.` : 'You chat under a guest name.';
+      this.guestForm.dataset.saved = 'true';
+      // The name is in the token: connect again with a fresh one.
+      if (this.room) {
+        this.dropRoom();
+        this.connect();
+      }
+    });
   }
 
   async onFollow(event) {
@@ -231,8 +335,9 @@ class WatchPage {
     }
   }
 
-  // The right to chat may have changed (a follow): ask the server, which decides it.
+  // The right to chat may have changed (a follow, the creator's settings): ask the server, which decides.
   async refreshInfo() {
+    if (!this.config.infoUrl) return;
     const response = await fetch(this.config.infoUrl, { credentials: 'same-origin' });
     if (!response.ok) return;
     const info = await response.json();
@@ -240,6 +345,8 @@ class WatchPage {
     if (title) title.textContent = info.title || 'Untitled stream';
     const description = document.querySelector('[data-description]');
     if (description) description.textContent = info.description;
+    // A guest can chat only where guests may: the name form shows only then.
+    if (this.guestForm) this.guestForm.hidden = !info.canChat;
     if (!this.chat) return;
     this.chat.setDelay(info.chatDelaySeconds);
     this.chat.setPermission(Boolean(info.canChat), info.chatBlockedReason);

@@ -33,9 +33,11 @@ def test_a_creator_generates_reveals_copies_and_resets_a_key(page, creator, pass
     assert [i.stream_key for i in livekit.ingresses.values()] == [new_key]
 
 
-def test_the_stream_manager_saves_details_and_chat_settings(page, creator, password, livekit):
+def test_the_stream_manager_saves_details_and_chat_settings(page, creator, password, livekit, settings):
+    settings.WATCH_POLL_SECONDS = 7
     log_in(page, "alice", password)
     page.goto("/dashboard/")
+    expect(page.locator("[data-watch]")).to_have_attribute("data-poll-seconds", "7")
     page.fill("input[name=info-title]", "Chess <b>night</b>")
     page.click("[data-info-form] button[type=submit]")
     expect(page.locator(".message.success")).to_contain_text("Stream details saved.")

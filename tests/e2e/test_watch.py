@@ -77,7 +77,7 @@ def test_a_guest_sees_the_offline_card_and_the_page_flips_live(page, creator, li
 
     expect(page.locator("[data-player]")).to_be_visible(timeout=8_000)
     expect(page.locator("[data-offline-card]")).to_be_hidden()
-    wait_until(page, "document.querySelector('[data-watch]').dataset.connection === 'retrying'")
+    wait_until(page, "document.querySelector('[data-watch]').dataset.state === 'reconnecting'")
     assert livekit.recorded_tokens, "the page never showed the stand-in a token"
     claims = lk_api.TokenVerifier(livekit.api_key, livekit.api_secret).verify(livekit.recorded_tokens[-1])
     assert re.fullmatch(r"guest-\d{13}-[0-9a-f]{8}", claims.identity)
@@ -202,11 +202,10 @@ def test_a_duplicate_identity_disconnect_says_so_and_does_not_reconnect(page, cr
     wait_until(page, "document.querySelector('[data-watch]').watchPage !== undefined")
     page.evaluate(
         """() => { const w = document.querySelector('[data-watch]').watchPage;
-                   clearTimeout(w.retryTimer);
-                   const reasons = LivekitClient.DisconnectReason;
-                   w.onDisconnected(reasons.DUPLICATE_IDENTITY, reasons); }"""
+                   w.onDisconnected(LivekitClient.DisconnectReason.DUPLICATE_IDENTITY); }"""
     )
     expect(page.locator("[data-player-message]")).to_contain_text("somewhere else")
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "evicted")
     before = len(token_requests)
     page.wait_for_timeout(3_000)
     assert len(token_requests) == before
@@ -231,3 +230,92 @@ def test_title_and_viewer_count_refresh_on_their_own(page, creator, watch_settin
     stream.save()
     expect(page.locator("[data-viewer-count]")).to_have_text("9", timeout=8_000)
     expect(page.locator("[data-title]")).to_have_text("Now with commentary", timeout=8_000)
+
+
+def _advance(page, seconds: int, step: int = 5) -> None:
+    """Run the page's fake clock forward in steps, letting real network replies land between them."""
+    for _ in range(0, seconds, step):
+        page.clock.run_for(step * 1000)
+        page.wait_for_timeout(50)
+
+
+def test_an_offline_watch_page_never_connects_again(page, creator, settings, live_server):
+    """Issue 18.1: the stream ends while a connect waits for its token; for three minutes of the page's own
+    clock nothing asks for a token or opens a connection, and the offline card shows no video-server error."""
+    creator.stream.is_live = True
+    creator.stream.save()
+    settings.WATCH_POLL_SECONDS = 10
+    settings.LIVEKIT_URL = "ws://127.0.0.1:9"  # a room built from this token would try here
+    held, tokens, sockets = [], [], []
+    page.route("**/api/viewer/token", lambda route: held.append(route))
+    page.on("request", lambda r: tokens.append(r.url) if r.url.endswith("/api/viewer/token") else None)
+    page.on("request", lambda r: sockets.append(r.url) if ":9/" in r.url else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.clock.install()
+    page.goto("/alice/live")
+    wait_until(page, "document.querySelector('[data-watch]').dataset.state === 'connecting'")
+    assert len(held) == 1
+
+    creator.stream.is_live = False
+    creator.stream.save()
+    _advance(page, 15)  # the status poll says offline while the token is still on its way
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
+    held[0].continue_()  # the token arrives late: it must build nothing
+    _advance(page, 180)
+
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
+    expect(page.locator("[data-offline-card]")).to_be_visible()
+    expect(page.locator("[data-player]")).to_be_hidden()
+    expect(page.locator("[data-player-message]")).to_have_text("")
+    assert tokens == [tokens[0]], f"token requested again after going offline: {tokens}"
+    assert sockets == [], f"connection attempts after going offline: {sockets}"
+
+
+def test_a_failed_connect_retries_only_while_the_stream_is_live(page, creator, settings, live_server):
+    """A connect that fails waits on a retry timer; the stream ending clears it for good."""
+    creator.stream.is_live = True
+    creator.stream.save()
+    settings.WATCH_POLL_SECONDS = 10
+    settings.LIVEKIT_URL = "ws://127.0.0.1:9"
+    tokens, sockets = [], []
+    page.on("request", lambda r: tokens.append(r.url) if r.url.endswith("/api/viewer/token") else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.clock.install()
+    page.goto("/alice/live")
+    wait_until(page, "document.querySelector('[data-watch]').dataset.state === 'reconnecting'", timeout=15)
+    expect(page.locator("[data-player-message]")).to_contain_text("cannot reach the video server")
+
+    creator.stream.is_live = False
+    creator.stream.save()
+    _advance(page, 15)
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
+    page.wait_for_timeout(500)  # the fake clock stands still: only reports of earlier requests arrive
+    before = len(tokens), len(sockets)
+    _advance(page, 180)
+    assert (len(tokens), len(sockets)) == before
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
+
+
+def test_polling_pauses_while_the_tab_is_hidden(page, creator, settings, live_server):
+    settings.WATCH_POLL_SECONDS = 10
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/alice/status") else None)
+    # Chromium has no switch for "hidden" in a headless page: the test owns document.hidden instead.
+    page.add_init_script(
+        "window.__hidden = false;Object.defineProperty(document, 'hidden', { get: () => window.__hidden });"
+    )
+    page.clock.install()
+    page.goto("/alice/live")
+    wait_until(page, "document.querySelector('[data-watch]').watchPage !== undefined")
+    _advance(page, 30)
+    assert len(polls) >= 2, "the offline page did not poll"
+
+    page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_timeout(300)
+    before = len(polls)
+    _advance(page, 120)
+    assert len(polls) == before, "a hidden tab kept polling"
+
+    page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_timeout(300)
+    assert len(polls) == before + 1, "a tab shown again polls at once"
