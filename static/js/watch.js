@@ -69,6 +69,7 @@ class WatchPage {
     this.state = null;
     this.streamLive = el.dataset.isLive === 'true'; // what the server last said, whatever our connection
     this.room = null;
+    this.joined = false;
     this.attempt = 0;
     this.failures = 0;
     this.polls = 0;
@@ -216,6 +217,7 @@ class WatchPage {
     const { Room, RoomEvent } = window.LivekitClient;
     const room = new Room({ adaptiveStream: true, dynacast: true });
     this.room = room;
+    this.joined = false; // a connect that fails also emits Disconnected: only its rejection retries
     this.listen(room, RoomEvent);
     try {
       await room.connect(grant.wsUrl, grant.token);
@@ -230,6 +232,7 @@ class WatchPage {
       return;
     }
     this.failures = 0;
+    this.joined = true;
     this.enter('live');
     this.chat?.attach(room, RoomEvent);
     this.schedulePoll(); // connected: the slower cadence
@@ -250,13 +253,16 @@ class WatchPage {
     }));
     room.on(RoomEvent.Reconnecting, mine(() => this.enter('reconnecting', 'Reconnecting to the video server…')));
     room.on(RoomEvent.Reconnected, mine(() => this.enter('live')));
-    room.on(RoomEvent.Disconnected, mine((reason) => this.onDisconnected(reason)));
+    room.on(RoomEvent.Disconnected, mine((reason) => {
+      if (this.joined) this.onDisconnected(reason);
+    }));
   }
 
   retry(text) {
     if (!ACTIVE.has(this.state)) return; // offline, evicted or gone meanwhile: nothing reconnects
     const seconds = backoffSeconds(this.failures++);
     this.enter('reconnecting', `${text} Retrying in ${seconds} s.`);
+    clearTimeout(this.retryTimer); // one retry timer at most, whatever asked for it
     this.retryTimer = setTimeout(() => this.connect(), seconds * 1000);
   }
 
