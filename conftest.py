@@ -51,10 +51,24 @@ def _browser_available() -> bool:
     return _chromium_path() is not None
 
 
+def _loopback_only() -> bool:
+    """WebRTC tests run only where no packet can leave the machine: a network namespace with no route
+    out (scripts/test-webrtc.sh makes one). Elsewhere ICE would pair real interfaces too."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: connect() on UDP only asks for a route
+        return False
+    except OSError:
+        return True
+    finally:
+        probe.close()
+
+
 SERVICE_CHECKS = {
     "postgres": (_database_is_postgres, "needs PostgreSQL: set DATABASE_URL=postgres://..."),
     "redis": (_redis_reachable, f"needs Redis at {_redis_url()}"),
     "browser": (_browser_available, "needs Chromium and Playwright (apt-get install chromium)"),
+    "webrtc": (_loopback_only, "needs a loopback-only network namespace: run scripts/test-webrtc.sh"),
 }
 
 

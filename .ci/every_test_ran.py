@@ -1,4 +1,8 @@
-"""Fail when a collected test ran in no pass (the conftest writes what each pass collected and ran)."""
+"""Fail when a collected test ran in no pass (the conftest writes what each pass collected and ran).
+
+Passes: SQLite, PostgreSQL, and the WebRTC pass in its network namespace (each report one argument).
+A pass whose report is missing fails the run: its tests would otherwise count as "collected elsewhere".
+"""
 
 import json
 import sys
