@@ -18,12 +18,13 @@ expires, and the pages fetch a fresh one at each connect, so a short life costs 
 import re
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from livekit import api
+
+from streamit.text import clean_line
 
 from .livekit import room_name_for, ws_url
 
@@ -60,13 +61,8 @@ def is_guest_identity(identity: str) -> bool:
 
 
 def clean_display_name(name: str, *, default: str = GUEST_DEFAULT_NAME) -> str:
-    """Drop control and format characters, collapse whitespace and cut to a length a chat line can show.
-
-    Markup is left as text: the pages render names with textContent, never as HTML.
-    """
-    kept = "".join(ch for ch in str(name) if unicodedata.category(ch)[0] not in ("C",))
-    kept = " ".join(kept.split())[:DISPLAY_NAME_MAX].strip()
-    return kept or default
+    """A name a chat line can show (streamit.text.clean_line, cut to DISPLAY_NAME_MAX), or ``default``."""
+    return clean_line(name, max_length=DISPLAY_NAME_MAX) or default
 
 
 def chat_permission(
