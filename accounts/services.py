@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from streamit.errors import DomainError
+from streamit.text import clean_text
 from streams.chat_rights import chat_rights_changed, participant_blocked
 
 from .models import Block, CreatorStatus, Follow, User
@@ -26,7 +27,7 @@ def creator_apply(*, user: User, reason: str) -> User:
     if user.creator_status == CreatorStatus.PENDING:
         raise AccountError("Your application is already waiting for review.")
     user.creator_status = CreatorStatus.PENDING
-    user.creator_application = reason.strip()
+    user.creator_application = clean_text(reason)  # staff read it in the admin
     user.applied_at = timezone.now()
     user.reviewed_at = None
     user.reviewed_by = None

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import CreatorStatus, User
 from streamit.errors import DomainError
+from streamit.text import clean_line, clean_text
 
 from . import livekit
 from .chat_rights import chat_rights_changed
@@ -30,6 +31,10 @@ from .models import Stream
 from .tasks import livekit_release, schedule_retry
 
 logger = logging.getLogger(__name__)
+
+# Titles and descriptions are cleaned here (streamit.text), so the API and the dashboard form store the same.
+TITLE_MAX = Stream._meta.get_field("title").max_length
+DESCRIPTION_MAX = Stream._meta.get_field("description").max_length
 
 OLD_KEY_WARNING = (
     "Your new key works, but the old one could not be revoked yet: LiveKit did not answer. "
@@ -98,7 +103,8 @@ def stream_create(*, user: User, title: str, description: str, ingress_type: str
         stream = _locked_stream(user)
         lost_race = bool(stream.ingress_id)
         if not lost_race:
-            stream.title, stream.description = title, description
+            stream.title = clean_line(title, max_length=TITLE_MAX)
+            stream.description = clean_text(description, max_length=DESCRIPTION_MAX)
             stream.save(update_fields=["title", "description", "updated_at"])
             _store_ingress(stream, ingress)
     if lost_race:  # a concurrent create won: keep theirs, delete ours at LiveKit
@@ -137,10 +143,10 @@ def stream_info_update(
     """Update what viewers see; only the fields given change. The thumbnail must be validated already."""
     fields = []
     if title is not None:
-        stream.title = title
+        stream.title = clean_line(title, max_length=TITLE_MAX)
         fields.append("title")
     if description is not None:
-        stream.description = description
+        stream.description = clean_text(description, max_length=DESCRIPTION_MAX)
         fields.append("description")
     if thumbnail is not None:
         old = stream.thumbnail.name if stream.thumbnail else None
