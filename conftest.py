@@ -193,3 +193,40 @@ def staff(db):
 def other_creator(db):
     """erin: a second approved creator."""
     return make_creator("erin")
+
+
+# --- Background work ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def task_worker():
+    """A real Celery worker (in a thread) over the Redis at REDIS_URL, instead of eager tasks.
+
+    Use with ``@pytest.mark.redis`` and ``django_db(transaction=True)``: work is queued on commit and
+    the worker reads what the request committed. Yields the Celery app.
+    """
+    from celery.contrib.testing.worker import start_worker
+    from kombu import pools
+
+    from streamit.celery import app
+
+    keys = ("broker_url", "task_always_eager", "result_backend")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=_redis_url(), task_always_eager=False, result_backend=None)
+    _celery_forget_connections(app, pools)
+    app.control.purge()  # a retry another test left queued must not reach this test's stand-in
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield app
+    app.control.purge()
+    app.conf.update(saved)
+    _celery_forget_connections(app, pools)
+
+
+def _celery_forget_connections(app, pools) -> None:
+    # Celery caches its broker connections (and kombu its producer pools) from the first use: a change of
+    # broker_url needs them gone, or the next test publishes through a closed pool.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()

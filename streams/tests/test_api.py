@@ -2,15 +2,16 @@
 
 import io
 import logging
+import time
 
 import pytest
+from django.core.management import call_command
 from livekit import api as lk_api
 from PIL import Image
 from rest_framework.test import APIClient
 
 from streams import livekit as lk
 from streams.models import Stream
-from streams.tasks import livekit_release
 
 ENDPOINTS = [
     ("post", "/api/stream/create", {"title": "Hi", "ingressType": "RTMP"}, 201),
@@ -156,21 +157,92 @@ def test_a_failing_create_changes_nothing_and_answers_503(alice, livekit, creato
     assert before.ingress_id in livekit.ingresses  # the old key still works at LiveKit
 
 
-def test_a_failing_delete_of_the_old_key_still_returns_the_new_one(alice, livekit, creator):
-    alice.post("/api/stream/ingress", {"ingressType": "RTMP"}, format="json")
+def _reset_with_old_key_undeletable(alice, livekit, creator, fault="error"):
+    """Reset alice's key while LiveKit fails to delete the old one; returns (response, old, new)."""
+    assert alice.post("/api/stream/ingress", {"ingressType": "RTMP"}, format="json").status_code == 200
     old = Stream.objects.get(user=creator).ingress_id
-    livekit.set_fault("DeleteIngress", "error")
-
+    livekit.set_fault("DeleteIngress", fault)
     response = alice.post("/api/stream/ingress", {"ingressType": "RTMP"}, format="json")
+    new = Stream.objects.get(user=creator).ingress_id
+    return response, old, new
+
+
+def _wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_deleting_the_old_key_until_livekit_agrees(alice, livekit, creator, task_worker):
+    """Fails if the reset stops queueing the retry, or the task stops retrying with backoff."""
+    response, old, new = _reset_with_old_key_undeletable(alice, livekit, creator)
 
     assert response.status_code == 200
     assert "could not be revoked yet" in response.json()["warning"]
-    new = Stream.objects.get(user=creator).ingress_id
     assert new != old and {old, new} <= set(livekit.ingresses)
+    assert livekit.calls["DeleteIngress"] == 1  # the request tried once and left the rest to the queue
+    assert _wait_for(lambda: livekit.calls["DeleteIngress"] >= 3)  # the worker tried, failed, retried
+    assert old in livekit.ingresses
 
     livekit.clear_faults()
-    livekit_release.delay(ingress_ids=[old])  # what the worker's next retry does
+
+    assert _wait_for(lambda: old not in livekit.ingresses)
     assert set(livekit.ingresses) == {new}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_is_not_retried(livekit, creator, task_worker):
+    """LiveKit refusing (bad credentials, a missing grant) fails the same way every time: one try."""
+    from streams.tasks import livekit_release
+
+    ingress = lk.ingress_create(user_id=creator.pk, username="alice", ingress_type="RTMP")
+    livekit.require_extra_grant = "neverGranted"  # every call is refused with 401
+
+    livekit_release.delay(ingress_ids=[ingress.ingress_id])
+
+    assert _wait_for(lambda: livekit.calls["DeleteIngress"] == 1)
+    time.sleep(3)  # longer than the first backoff (2 s at most, jittered)
+    assert livekit.calls["DeleteIngress"] == 1
+    assert ingress.ingress_id in livekit.ingresses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_slow_delete_is_tried_once_and_left_to_reconcile(
+    alice, livekit, creator, settings
+):
+    """No broker: the retry must not run inside the request (it held a worker for two timeouts)."""
+    settings.LIVEKIT_TIMEOUT = 0.5
+    livekit.slow_seconds = 2
+
+    response, old, new = _reset_with_old_key_undeletable(alice, livekit, creator, fault="slow")
+
+    assert response.status_code == 200 and response.json()["warning"]
+    assert livekit.calls["DeleteIngress"] == 1
+    livekit.clear_faults()
+    call_command("reconcile")
+    assert set(livekit.ingresses) == {new}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_never_fails_the_committed_reset(alice, livekit, creator, settings, caplog):
+    from streamit.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)  # nothing listens
+    try:
+        response, old, new = _reset_with_old_key_undeletable(alice, livekit, creator)
+    finally:
+        app.conf.update(saved)
+
+    assert response.status_code == 200
+    assert response.json()["ingressId"] == new != old
+    assert "Could not queue" in caplog.text
 
 
 def test_a_live_stream_goes_offline_when_its_key_is_reset_or_deleted(alice, livekit, creator):
