@@ -179,9 +179,10 @@ class Session:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-            if self.pc is not None:
-                await self.pc.close()
-            await self.ws.close()
+            with contextlib.suppress(Exception):
+                if self.pc is not None:
+                    await asyncio.wait_for(self.pc.close(), 2)
+                await self.ws.close()
 
     def _reason_gone(self) -> int:
         return getattr(self, "_client_reason", Reason.SIGNAL_CLOSE)

@@ -14,6 +14,7 @@ it at once. Every control is thread-safe.
 import asyncio
 import base64
 import collections
+import contextlib
 import copy
 import functools
 import hashlib
@@ -84,10 +85,12 @@ class StandIn:
             self._runner = None
 
     def close(self) -> None:
+        self.state.reset()  # connected clients are told SERVER_SHUTDOWN, as at a real server's stop
         self.stop()
         self._sender.close()
         if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(_cancel_pending(), self._loop).result(5)
+            with contextlib.suppress(TimeoutError):
+                asyncio.run_coroutine_threadsafe(_cancel_pending(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
             self._loop = None

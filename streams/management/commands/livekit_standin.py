@@ -1,4 +1,5 @@
-"""Run the stand-in LiveKit server for development: LiveKit's API and webhooks, but no video."""
+"""Run the stand-in LiveKit server for development: LiveKit's API, webhooks, and real-time rooms where
+browsers join with livekit-client and chat (WebRTC data channels)."""
 
 import time
 from urllib.parse import urlparse
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = (
         "Run a stand-in LiveKit server (development only) on the port of LIVEKIT_URL. It creates ingresses "
-        "and rooms and posts signed webhooks to the site, but carries no video."
+        "and rooms, lets the pages join rooms and chat over WebRTC, and posts signed webhooks to the site."
     )
 
     def add_arguments(self, parser):
@@ -35,8 +36,8 @@ class Command(BaseCommand):
         server.site_url = site_url
         self.stdout.write(
             self.style.WARNING(
-                f"Stand-in LiveKit server on {server.ws_url} — it carries NO video: "
-                "it plays the API, ingresses, rooms and webhooks only."
+                f"Stand-in LiveKit server on {server.ws_url}: the API, ingresses, webhooks, and rooms that "
+                "browsers join (chat works; there is no encoder's video)."
             )
         )
         self.stdout.write(
