@@ -306,15 +306,24 @@ class WatchPage {
   setupGuestForm() {
     if (!this.guestForm) return;
     const input = this.guestForm.querySelector('input[name=guest_name]');
+    const note = this.guestForm.querySelector('[data-guest-saved]');
+    const confirm = (name) => {
+      note.textContent = name ? `✓ You chat as “${name}” (for this tab).` : '✓ You chat under a guest name.';
+      this.guestForm.dataset.saved = 'true';
+    };
+    // Kept for the tab's session (sessionStorage), so a reload does not forget it.
     input.value = this.guestName();
+    if (input.value) confirm(input.value);
+    input.addEventListener('input', () => {
+      note.textContent = '';
+      delete this.guestForm.dataset.saved;
+    });
     this.guestForm.addEventListener('submit', (event) => {
       event.preventDefault();
       const name = input.value.trim().slice(0, 40);
       sessionStorage.setItem(GUEST_NAME_KEY, name);
       input.value = name;
-      const note = this.guestForm.querySelector('[data-guest-saved]');
-      if (note) note.textContent = name ? `You chat as “${name}”.` : 'You chat under a guest name.';
-      this.guestForm.dataset.saved = 'true';
+      confirm(name);
       // The name is in the token: connect again with a fresh one.
       if (this.room) {
         this.dropRoom();
