@@ -78,7 +78,8 @@ def test_a_guest_sees_the_offline_card_and_the_page_flips_live(page, creator, li
     expect(page.locator("[data-player]")).to_be_visible(timeout=8_000)
     expect(page.locator("[data-offline-card]")).to_be_hidden()
     # The stand-in may or may not finish the media connection here: either way the page asked for a token.
-    wait_until(page, "['live', 'reconnecting'].includes(document.querySelector('[data-watch]').dataset.state)")
+    state = "document.querySelector('[data-watch]').dataset.state"
+    wait_until(page, f"['live', 'reconnecting'].includes({state})")
     assert livekit.recorded_tokens, "the page never showed the stand-in a token"
     claims = lk_api.TokenVerifier(livekit.api_key, livekit.api_secret).verify(livekit.recorded_tokens[-1])
     assert re.fullmatch(r"guest-\d{13}-[0-9a-f]{8}", claims.identity)
