@@ -159,12 +159,15 @@ def test_a_second_tab_with_the_same_identity_evicts_the_first(open_page, creator
     first = open_page()
     log_in(first, "bob", password)
     watch(first)
+    token_requests = []
+    first.on("request", lambda r: token_requests.append(r) if r.url.endswith("/api/viewer/token") else None)
     second = open_page(first.context)
     watch(second)
 
     expect(first.locator("[data-watch]")).to_have_attribute("data-state", "evicted", timeout=CONNECT_TIMEOUT)
     expect(first.locator("[data-player-message]")).to_contain_text("somewhere else")
     first.wait_for_timeout(3_000)  # it does not fight back: the second tab stays connected
+    assert token_requests == [], "the evicted tab asked for a new token"
     assert second.locator("[data-watch]").get_attribute("data-state") == "live"
     assert [p.identity for p in livekit.participants(str(creator.pk))] == [str(viewer.pk)]
 
