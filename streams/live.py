@@ -1,14 +1,21 @@
 """Live-state services: a stream going live or offline, and who is watching.
 
 Every path that changes the live flag comes through here (webhooks, key reset or delete, revocation,
-reconcile), so a session is always opened and closed and the viewer count always reset together. Every
-path that takes away a creator's right to stream ends in ``stream_shutdown``.
+reconcile), so a session is always opened and closed together with it. Every path that takes away a
+creator's right to stream ends in ``stream_shutdown``.
+
+The viewer count is the people connected to the creator's room, which is not the same as the stream
+being live: viewers stay in the room while the encoder restarts, so going offline does not reset them;
+only the room closing (or LiveKit's own list, in reconcile) does.
 
 LiveKit delivers events late, twice and out of order, so every change carries the time of the event that
-caused it and an older event never overrides a newer one. Presence keeps one row per identity with the
-time of the last event applied to it, a leave kept as a tombstone; a room-wide reset (the stream going
-offline, the room finishing) is remembered in a tombstone row of its own, so a join older than the reset
-that arrives after it does not count either. The result does not depend on the order of delivery.
+caused it and an older event never overrides a newer one. A participant's events are ordered by the
+connection they are about (its ``joinedAtMs``): LiveKit keeps one connection per identity, so the newest
+connection decides, and the late leave of an older one (a second tab replacing the first) changes
+nothing. Presence keeps one row per identity with the connection time of the last event applied to it,
+a leave kept as a tombstone; a room-wide reset is remembered in a row of its own, so a join older than
+the reset that arrives after it does not count either, and the tombstones it supersedes are deleted.
+The result does not depend on the order of delivery.
 """
 
 import time
@@ -71,10 +78,9 @@ def stream_go_live(*, stream: Stream, at_ms: int | None = None) -> bool:
 
 @transaction.atomic
 def stream_go_offline(*, stream: Stream, at_ms: int | None = None) -> bool:
-    """Mark the stream offline (closing its session, zeroing viewers) unless a newer event decided.
+    """Mark the stream offline (closing its session) unless a newer event decided. Returns whether it was.
 
-    Returns whether it was live. The viewers present at ``at_ms`` are reset even when a newer start keeps
-    the stream live, so the count does not depend on whether this event arrived before or after that start.
+    Viewers are not reset: an encoder that stops and starts again leaves them connected to the room.
     """
     at_ms = now_ms() if at_ms is None else at_ms
     stream = _locked(stream)
@@ -87,7 +93,7 @@ def stream_go_offline(*, stream: Stream, at_ms: int | None = None) -> bool:
         StreamSession.objects.filter(stream=stream, ended_at__isnull=True).update(ended_at=_at(at_ms))
     else:
         was_live = False
-    _room_reset(stream, at_ms)
+    _recount(stream)
     return was_live
 
 
@@ -140,10 +146,14 @@ def _recount(stream: Stream) -> int:
 
 
 def _room_reset(stream: Stream, at_ms: int) -> int:
-    """Everyone in the room at ``at_ms`` left; joins newer than that stay."""
-    ViewerPresence.objects.filter(stream=stream, present=True, last_event_at_ms__lte=at_ms).update(
-        present=False, last_event_at_ms=at_ms
-    )
+    """Everyone in the room at ``at_ms`` left; joins newer than that stay.
+
+    The reset row now answers for every connection up to ``at_ms``, so older rows (tombstones included)
+    are deleted: the table holds a room's current viewers and recent leaves, not every guest ever.
+    """
+    ViewerPresence.objects.filter(stream=stream, last_event_at_ms__lte=at_ms).exclude(
+        identity=ROOM_RESET
+    ).delete()
     reset, created = ViewerPresence.objects.get_or_create(
         stream=stream, identity=ROOM_RESET, defaults={"present": False, "last_event_at_ms": at_ms}
     )
@@ -201,20 +211,20 @@ def room_finished(*, stream: Stream, at_ms: int) -> int:
 
 
 @transaction.atomic
-def presence_sync(*, stream: Stream, identities: set[str], at_ms: int | None = None) -> int:
-    """Make the room's viewers exactly ``identities`` (LiveKit's own list, filtered by ``is_viewer``)."""
+def presence_sync(*, stream: Stream, joined_at_ms: dict[str, int], at_ms: int | None = None) -> int:
+    """Make the room's viewers exactly LiveKit's list at ``at_ms``: identity → its connection's joinedAtMs.
+
+    The list is a room-wide reset at ``at_ms`` (whoever is not on it has left) plus the listed
+    connections, each at its own join time, so the later leave of a listed connection still applies.
+    """
     at_ms = now_ms() if at_ms is None else at_ms
     stream = _locked(stream)
-    ViewerPresence.objects.filter(stream=stream, present=True).exclude(identity__in=identities).update(
-        present=False, last_event_at_ms=at_ms
-    )
-    known = set(ViewerPresence.objects.filter(stream=stream).values_list("identity", flat=True))
-    ViewerPresence.objects.filter(stream=stream, identity__in=identities, present=False).update(
-        present=True, last_event_at_ms=at_ms
-    )
+    _room_reset(stream, at_ms)
+    newer = set(ViewerPresence.objects.filter(stream=stream).values_list("identity", flat=True))
     ViewerPresence.objects.bulk_create(
-        ViewerPresence(stream=stream, identity=identity, present=True, last_event_at_ms=at_ms)
-        for identity in identities - known
+        ViewerPresence(stream=stream, identity=identity, present=True, last_event_at_ms=min(joined, at_ms))
+        for identity, joined in joined_at_ms.items()
+        if identity not in newer  # an event newer than the listing already decided
     )
     return _recount(stream)
 
@@ -271,7 +281,9 @@ def live_reconcile_plan() -> list[Repair]:
         if publishing:
             participants = _participants(lk.room_name_for(stream.user_id))
             viewers = {
-                p.identity for p in participants if is_viewer(stream=stream, identity=p.identity, kind=p.kind)
+                p.identity: p.joined_at_ms
+                for p in participants
+                if is_viewer(stream=stream, identity=p.identity, kind=p.kind)
             }
             # A fan-out that gave up (LiveKit down, no worker) leaves wrong rights: set them again.
             rights = chat_rights_plan(stream=stream, participants=participants)
@@ -285,11 +297,11 @@ def live_reconcile_plan() -> list[Repair]:
             ours = set(
                 ViewerPresence.objects.filter(stream=stream, present=True).values_list("identity", flat=True)
             )
-            if viewers != ours or stream.viewer_count != len(viewers):
+            if set(viewers) != ours or stream.viewer_count != len(viewers):
                 repairs.append(
                     Repair(
                         f"{name}: viewers {stream.viewer_count} → {len(viewers)}",
-                        partial(presence_sync, stream=stream, identities=viewers),
+                        partial(presence_sync, stream=stream, joined_at_ms=viewers),
                     )
                 )
     # Read after listing: an ingress a reset saved meanwhile is then known and kept.

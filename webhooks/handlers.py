@@ -25,14 +25,13 @@ def _ingress_clock_ms(event: lk.WebhookEvent) -> int:
 
 
 def _participant_clock_ms(event: lk.WebhookEvent) -> int:
+    # A join and a leave are ordered by the connection they are about (its joinedAtMs, which both carry):
+    # LiveKit keeps one connection per identity, so the late leave of an older connection (a second tab
+    # took over) must lose to the newer join. createdAt has whole seconds and would let it win.
     participant = event.participant
-    created_ms = event.created_at * 1000
     if participant is None or not participant.joined_at_ms:
-        return created_ms
-    # A join and a leave of one connection both carry its joinedAtMs; a leave is never older than createdAt.
-    if event.event == "participant_joined":
-        return participant.joined_at_ms
-    return max(participant.joined_at_ms, created_ms)
+        return event.created_at * 1000
+    return participant.joined_at_ms
 
 
 def ingress_started(event: lk.WebhookEvent) -> None:

@@ -114,7 +114,7 @@ def test_room_finished_resets_the_count(client, livekit, stream, viewer, outside
     assert _count(stream) == 0
 
 
-def test_going_offline_resets_the_count_and_keeps_the_sessions_peak(
+def test_going_offline_keeps_the_viewers_in_the_room_and_the_sessions_peak(
     client, livekit, stream, viewer, outsider
 ):
     post(client, ingress_event(livekit, "ingress_started", stream, at_ms=T0))
@@ -125,11 +125,43 @@ def test_going_offline_resets_the_count_and_keeps_the_sessions_peak(
 
     post(client, ingress_event(livekit, "ingress_ended", stream, at_ms=T0 + 9_000))
 
-    assert _count(stream) == 0
+    assert _count(stream) == 1  # the encoder stopped; outsider is still connected to the room
     session = StreamSession.objects.get(stream=stream)
     assert session.peak_viewers == 2
     assert session.ended_at is not None
-    assert not ViewerPresence.objects.filter(present=True).exists()
+
+
+@pytest.mark.parametrize("order", ["in order", "start first", "end last"])
+def test_an_encoder_restart_keeps_the_viewers(client, livekit, stream, viewer, outsider, order):
+    post(client, ingress_event(livekit, "ingress_started", stream, at_ms=T0))
+    _join(client, livekit, stream, str(viewer.pk), T0 + 1_000)
+    _join(client, livekit, stream, str(outsider.pk), T0 + 2_000)
+    ended = ingress_event(livekit, "ingress_ended", stream, at_ms=T0 + 5_000)
+    started = ingress_event(livekit, "ingress_started", stream, at_ms=T0 + 6_000)
+
+    for delivery in [started, ended] if order == "start first" else [ended, started]:
+        post(client, delivery)
+
+    stream.refresh_from_db()
+    assert (stream.is_live, stream.viewer_count) == (True, 2)
+
+
+@pytest.mark.parametrize("leave_first", [False, True])
+def test_a_second_tab_keeps_the_viewer_when_the_old_tabs_leave_comes_a_second_later(
+    client, livekit, stream, viewer, leave_first
+):
+    """The same identity connects again (a second tab); LiveKit drops the first connection and its leave
+    arrives 1.2 s after the new join, in a later whole second of createdAt."""
+    first, second = T0 // 1000 * 1000 + 100, T0 // 1000 * 1000 + 700
+    _join(client, livekit, stream, str(viewer.pk), first)
+    steps = [
+        lambda: _leave(client, livekit, stream, str(viewer.pk), first, second + 1_200),
+        lambda: _join(client, livekit, stream, str(viewer.pk), second),
+    ]
+    for step in steps if leave_first else reversed(steps):
+        step()
+
+    assert _count(stream) == 1
 
 
 def test_one_join_delivery_runs_in_a_bounded_number_of_queries(
@@ -162,7 +194,7 @@ def test_presence_sync_makes_the_room_exactly_livekits_list(stream):
     live.viewer_join(stream=stream, identity="2", at_ms=T0)
     live.viewer_leave(stream=stream, identity="3", at_ms=T0)
 
-    count = live.presence_sync(stream=stream, identities={"2", "3", "4"})
+    count = live.presence_sync(stream=stream, joined_at_ms={"2": T0, "3": T0 + 5, "4": T0 + 9})
 
     assert count == 3
     assert set(ViewerPresence.objects.filter(present=True).values_list("identity", flat=True)) == {
@@ -177,3 +209,27 @@ def test_is_viewer_leaves_out_the_creator_and_machines(stream):
     assert live.is_viewer(stream=stream, identity="guest-1-abc")
     assert not live.is_viewer(stream=stream, identity=f"Host-{stream.user_id}")
     assert not live.is_viewer(stream=stream, identity=str(stream.user_id), kind="INGRESS")
+
+
+def test_a_room_reset_prunes_the_tombstones_it_supersedes(stream, django_assert_max_num_queries):
+    """Without pruning every guest who ever watched kept a row, and reconcile loaded them all."""
+    for n in range(300):
+        live.viewer_join(stream=stream, identity=f"guest-1764000000000-{n:04x}", at_ms=T0 + n)
+        live.viewer_leave(stream=stream, identity=f"guest-1764000000000-{n:04x}", at_ms=T0 + n)
+    live.viewer_join(stream=stream, identity="42", at_ms=T0 + 10_000)
+    assert ViewerPresence.objects.filter(stream=stream).count() == 301
+
+    live.room_finished(stream=stream, at_ms=T0 + 5_000)
+
+    rows = ViewerPresence.objects.filter(stream=stream)
+    assert set(rows.values_list("identity", flat=True)) == {live.ROOM_RESET, "42"}  # 42 joined after
+    assert _count(stream) == 1
+    live.viewer_join(stream=stream, identity="guest-1764000000000-0001", at_ms=T0 + 1)  # late: ignored
+    assert _count(stream) == 1
+
+    with django_assert_max_num_queries(15):  # a constant: no row per past guest is loaded
+        live.presence_sync(stream=stream, joined_at_ms={"7": T0 + 15_000}, at_ms=T0 + 20_000)
+    assert set(rows.values_list("identity", flat=True)) == {live.ROOM_RESET, "7"}
+    assert _count(stream) == 1
+    live.viewer_leave(stream=stream, identity="7", at_ms=T0 + 15_000)  # the listed connection leaves
+    assert _count(stream) == 0
