@@ -4,6 +4,7 @@ Development defaults are safe to run on a laptop; with DEBUG off, the values pro
 required and start-up fails with ImproperlyConfigured naming the missing one.
 """
 
+import logging
 from pathlib import Path
 
 import environ
@@ -32,6 +33,24 @@ def _required_in_production(name: str, dev_default, cast=str):
             raise ImproperlyConfigured(f"Set the {name} environment variable (required when DEBUG is off).")
         return dev_default
     return value
+
+
+def _production_opt_out(*, missing: bool, variable: str, why: str, opt_out: str, opt_out_means: str) -> bool:
+    """With DEBUG off, a development fallback is refused unless the operator opts out explicitly.
+
+    Returns whether an opt-out is in use. Each one is logged at every start, so it stays visible rather
+    than silently becoming how production runs.
+    """
+    if DEBUG or not missing:
+        return False
+    if not env.bool(opt_out, default=False):
+        raise ImproperlyConfigured(
+            f"Set the {variable} environment variable (required when DEBUG is off): {why}. "
+            f"Or set {opt_out}=true: {opt_out_means}."
+        )
+    # Logging is not configured yet: a WARNING reaches stderr through logging's last-resort handler.
+    logging.getLogger("streamit.settings").warning("%s=true: %s.", opt_out, opt_out_means)
+    return True
 
 
 SECRET_KEY = _required_in_production("SECRET_KEY", DEV_SECRET_KEY)
@@ -163,6 +182,19 @@ _media_storage = (
     if AWS_STORAGE_BUCKET_NAME
     else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 )
+# Without a bucket, thumbnails are files under MEDIA_ROOT, which nothing serves once DEBUG is off: production
+# either sets a bucket or says SERVE_LOCAL_MEDIA=true, and then the site serves them itself (streamit/urls.py;
+# one machine whose disk survives restarts).
+SERVE_LOCAL_MEDIA = not AWS_STORAGE_BUCKET_NAME and (
+    DEBUG
+    or _production_opt_out(
+        missing=True,
+        variable="AWS_STORAGE_BUCKET_NAME",
+        why="with DEBUG off nothing serves thumbnails stored as local files",
+        opt_out="SERVE_LOCAL_MEDIA",
+        opt_out_means="the site serves thumbnails from MEDIA_ROOT itself",
+    )
+)
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
@@ -172,7 +204,20 @@ STORAGES = {
     },
 }
 
+_CONSOLE_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+}
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+_production_opt_out(
+    missing=EMAIL_CONFIG["EMAIL_BACKEND"] in _CONSOLE_EMAIL_BACKENDS,
+    variable="EMAIL_URL",
+    why="password-reset mail would go to the console, not to people (e.g. smtp+tls://user:pass@host:587)",
+    opt_out="ALLOW_CONSOLE_EMAIL",
+    opt_out_means="password-reset mail goes to the console",
+)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="StreamIt <noreply@localhost>")
 
@@ -199,6 +244,13 @@ if not DEBUG and (LIVEKIT_API_SECRET == DEV_LIVEKIT_API_SECRET or LIVEKIT_API_KE
 # --- Celery --------------------------------------------------------------------------------------
 # Without a broker, tasks run eagerly in the calling process, so a fresh machine needs no Redis.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+_production_opt_out(
+    missing=not CELERY_BROKER_URL,
+    variable="CELERY_BROKER_URL",
+    why="background work (old-key clean-up, chat-rights fan-out to every viewer) would run inside requests",
+    opt_out="ALLOW_INLINE_TASKS",
+    opt_out_means="background tasks run inside the request that starts them",
+)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -267,8 +319,14 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Behind a proxy that terminates TLS and sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Both bind more than this site (every subdomain; browsers' preload lists, hard to leave): opt-in only.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# check --deploy warns about each one left off; that is the operator's decision, made above.
+SILENCED_SYSTEM_CHECKS += [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True

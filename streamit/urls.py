@@ -1,7 +1,11 @@
+import re
+
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
 from viewers import views as viewer_views
@@ -19,6 +23,16 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+elif settings.SERVE_LOCAL_MEDIA:
+    # Production without a bucket, chosen explicitly (SERVE_LOCAL_MEDIA=true): the site serves the thumbnails.
+    # Each upload has a new name (streams/thumbnails.py), so a file never changes and may be cached for good.
+    urlpatterns += [
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$",
+            cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)(serve),
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
 
 # Creator pages (/<username>/, /<username>/live) come last: usernames cannot take the reserved words above.
 urlpatterns += [path("", include("viewers.urls"))]

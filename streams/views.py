@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from streamit.api_errors import as_domain_error
@@ -74,6 +75,7 @@ def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
     return render(request, "streams/dashboard.html", context)
 
 
+@never_cache  # the page shows the stream key: no browser or proxy may keep a copy (as the credentials API)
 @creator_required
 def keys(request: HttpRequest, stream: Stream) -> HttpResponse:
     context = {

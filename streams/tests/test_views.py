@@ -147,3 +147,12 @@ def test_the_nav_shows_the_dashboard_only_to_approved_creators(client, creator, 
     assert 'href="/dashboard/"' not in client.get("/").content.decode()
     client.force_login(creator)
     assert 'href="/dashboard/"' in client.get("/").content.decode()
+
+
+def test_the_keys_page_is_never_cached(alice, creator):
+    """It shows the key, like /api/stream/credentials, which answers no-store too (issue 21, item 10)."""
+    alice.post("/dashboard/keys/generate", {"ingress_type": "RTMP"})
+    response = alice.get("/dashboard/keys/")
+    assert stream_of(creator).stream_key in response.content.decode()
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"no-store", "private"} <= directives
