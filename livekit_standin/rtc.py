@@ -1,6 +1,8 @@
-"""``/rtc/v1``: LiveKit's signalling over a WebSocket (binary ``SignalRequest``/``SignalResponse``) and one
-peer connection per participant, as LiveKit's single-peer-connection mode runs it (``pkg/service/
-rtcservice.go``, ``pkg/rtc/participant.go``): the client sends every offer, the server only answers.
+"""``/rtc/v1`` and ``/rtc``: LiveKit's signalling over a WebSocket (binary ``SignalRequest``/
+``SignalResponse``) and WebRTC peer connections, as LiveKit runs them (``pkg/service/rtcservice.go``,
+``pkg/rtc/participant.go``). On ``/rtc/v1`` (livekit-client 2.x's default) there is one peer connection and
+the client sends every offer; on ``/rtc`` (older clients, the Rust/Python SDK's default) the server offers a
+subscriber connection that carries data to the client, and answers the client's publisher connection.
 
 Join order as ``roommanager.go StartSession``: the token is checked before the upgrade (a refusal is a
 plain-text 401, which livekit-client reads through ``/validate``), a second session of the same identity
@@ -19,7 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
-from aiortc import RTCDataChannel, RTCSessionDescription
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from google.protobuf.message import DecodeError
 from livekit.protocol import models as proto_models
 from livekit.protocol import rtc as proto_rtc
@@ -62,6 +64,18 @@ def join_request(query: str) -> proto_rtc.JoinRequest:
     return proto_rtc.JoinRequest.FromString(inner)
 
 
+def v0_join_request(query) -> proto_rtc.JoinRequest:
+    """The older ``/rtc`` path carries the join as query parameters (livekit-client's
+    ``createConnectionParams``, the Rust SDK's equivalent)."""
+    join = proto_rtc.JoinRequest(
+        reconnect=query.get("reconnect") in ("1", "true"), participant_sid=query.get("sid", "")
+    )
+    join.client_info.version = query.get("version", "")
+    join.client_info.protocol = int(query.get("protocol") or 0)
+    join.client_info.client_protocol = int(query.get("client_protocol") or 0)
+    return join
+
+
 def permission_from(video: dict) -> proto_models.ParticipantPermission:
     # LiveKit: an absent canPublish / canSubscribe / canPublishData means allowed.
     return proto_models.ParticipantPermission(
@@ -82,19 +96,17 @@ async def handle(srv: "StandIn", request: web.Request) -> web.StreamResponse:
     )
     with srv._lock:
         srv.recorded_tokens.append(token)
+        srv.signal_paths.append(request.path)
     try:
         claims = verify(token, api_key=srv.api_key, api_secret=srv.api_secret, clock_skew=srv.clock_skew)
         identity, video = join_grant(claims)
     except Refused as refused:
         return web.Response(status=refused.status, text=refused.text)
-    if not request.path.rstrip("/").endswith("/v1"):
-        # The dual-peer-connection path is not spoken here; a 404 from /rtc/validate would send
-        # livekit-client round in circles, so /rtc answers the upgrade with a plain refusal.
-        return web.Response(status=400, text="the stand-in speaks /rtc/v1 (single peer connection) only")
+    single_pc = request.path.rstrip("/").endswith("/v1")
     try:
-        join = join_request(request.query.get("join_request", ""))
-    except (ValueError, DecodeError, OSError) as error:
-        return web.Response(status=400, text=f"invalid join_request: {error}")
+        join = join_request(request.query["join_request"]) if single_pc else v0_join_request(request.query)
+    except (KeyError, ValueError, DecodeError, OSError) as error:
+        return web.Response(status=400, text=f"invalid join request: {error}")
 
     ws = web.WebSocketResponse(max_msg_size=2**20)
     await ws.prepare(request)
@@ -122,7 +134,7 @@ async def handle(srv: "StandIn", request: web.Request) -> web.StreamResponse:
         client_protocol=join.client_info.client_protocol,
         capabilities=join.client_info.capabilities,
     )
-    session = Session(srv, ws, video["room"], info)
+    session = Session(srv, ws, video["room"], info, single_pc=single_pc)
     await session.run(join)
     return ws
 
@@ -131,15 +143,26 @@ class Session:
     """One connected participant: its WebSocket, its peer connection and its data channels."""
 
     def __init__(
-        self, srv: "StandIn", ws: web.WebSocketResponse, room: str, info: proto_models.ParticipantInfo
+        self,
+        srv: "StandIn",
+        ws: web.WebSocketResponse,
+        room: str,
+        info: proto_models.ParticipantInfo,
+        *,
+        single_pc: bool = True,
     ):
         self.srv, self.ws, self.room = srv, ws, room
         self.sid, self.identity = info.sid, info.identity
         self.info = info
         self.loop = asyncio.get_running_loop()
         self.outbox: asyncio.Queue = asyncio.Queue()
-        self.pc = None
-        self.channels: dict[str, RTCDataChannel] = {}
+        self.single_pc = single_pc
+        # /rtc/v1: one PC, the client offers. /rtc: the server offers a subscriber PC (data to the client
+        # goes there) and answers the client's publisher PC (data from the client arrives there).
+        self.publisher: RTCPeerConnection | None = None
+        self.subscriber: RTCPeerConnection | None = None
+        self.offer_id = 0
+        self.channels: dict[str, RTCDataChannel] = {}  # where data to this client goes, by label
         self.waiting: list[bytes] = []  # reliable packets for a channel that is not open yet
         self.last_sequence = 0
         self.gone = False
@@ -161,6 +184,8 @@ class Session:
             state.participant_join(self.room, self.info, self, greet=self._greet)
             if join.HasField("publisher_offer"):
                 await self._answer(join.publisher_offer)
+            if not self.single_pc:
+                await self._offer_subscriber()
             async for message in self.ws:
                 if message.type != WSMsgType.BINARY:
                     continue
@@ -180,8 +205,9 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             with contextlib.suppress(Exception):
-                if self.pc is not None:
-                    await asyncio.wait_for(self.pc.close(), 2)
+                for pc in (self.publisher, self.subscriber):
+                    if pc is not None:
+                        await asyncio.wait_for(pc.close(), 2)
                 await self.ws.close()
 
     def _reason_gone(self) -> int:
@@ -197,7 +223,8 @@ class Session:
             server_info=proto_models.ServerInfo(
                 edition=proto_models.ServerInfo.Standard, version=SERVER_VERSION, protocol=PROTOCOL
             ),
-            subscriber_primary=False,
+            # GO: subscriber primary only with two PCs; on /rtc/v1 the one PC is the publisher.
+            subscriber_primary=not self.single_pc,
             ping_interval=PING_INTERVAL,
             ping_timeout=PING_TIMEOUT,
         )
@@ -220,6 +247,10 @@ class Session:
         which = request.WhichOneof("message")
         if which == "offer":
             await self._answer(request.offer)
+        elif which == "answer" and self.subscriber is not None:
+            await self.subscriber.setRemoteDescription(
+                RTCSessionDescription(sdp=request.answer.sdp, type="answer")
+            )
         elif which == "trickle":
             await self._trickle(request.trickle)
         elif which == "ping":
@@ -235,19 +266,43 @@ class Session:
 
     # --- Peer connection -----------------------------------------------------------------------------
 
+    def _new_pc(self, *, primary: bool) -> RTCPeerConnection:
+        pc = media.peer_connection()
+        pc.on("datachannel", self._on_channel)
+        if primary:  # the participant is ACTIVE once its primary PC connects, as in LiveKit
+            pc.on("connectionstatechange", lambda: self._on_connection_state(pc))
+        return pc
+
     async def _answer(self, offer: proto_rtc.SessionDescription) -> None:
-        if self.pc is None:
-            self.pc = media.peer_connection()
-            self.pc.on("datachannel", self._on_channel)
-            self.pc.on("connectionstatechange", self._on_connection_state)
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        if self.publisher is None:
+            self.publisher = self._new_pc(primary=self.single_pc)
+        pc = self.publisher
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
         # The answer must echo the offer's id, or livekit-client drops it as an answer to an old offer.
-        answer = proto_rtc.SessionDescription(type="answer", sdp=self.pc.localDescription.sdp, id=offer.id)
+        answer = proto_rtc.SessionDescription(type="answer", sdp=pc.localDescription.sdp, id=offer.id)
         self.send(proto_rtc.SignalResponse(answer=answer))
 
+    async def _offer_subscriber(self) -> None:
+        """/rtc: the server's PC towards the client, with the data channels LiveKit creates on it
+        (``transportmanager.go createDataChannelsForSubscriber``), offered right after the join."""
+        self.subscriber = pc = self._new_pc(primary=True)
+        for label, options in (
+            (RELIABLE, {"ordered": True}),
+            (LOSSY, {"ordered": False, "maxRetransmits": 0}),
+        ):
+            channel = pc.createDataChannel(label, **options)
+            self.channels[label] = channel
+            channel.on("open", self._flush)
+        await pc.setLocalDescription(await pc.createOffer())
+        self.offer_id += 1
+        offer = proto_rtc.SessionDescription(type="offer", sdp=pc.localDescription.sdp, id=self.offer_id)
+        self.send(proto_rtc.SignalResponse(offer=offer))
+
     async def _trickle(self, trickle: proto_rtc.TrickleRequest) -> None:
-        if self.pc is None:
+        subscriber = trickle.target == proto_rtc.SignalTarget.SUBSCRIBER
+        pc = self.subscriber if subscriber else self.publisher
+        if pc is None:
             return
         try:
             candidate = media.ice_candidate(json.loads(trickle.candidateInit or "{}"))
@@ -255,19 +310,24 @@ class Session:
             return
         if candidate is not None:
             with contextlib.suppress(Exception):  # a candidate aiortc cannot use is not fatal
-                await self.pc.addIceCandidate(candidate)
+                await pc.addIceCandidate(candidate)
 
-    def _on_connection_state(self) -> None:
-        if self.pc is not None and self.pc.connectionState == "connected":
+    def _on_connection_state(self, pc: RTCPeerConnection) -> None:
+        if pc.connectionState == "connected":
             self.srv.state.participant_active(self.room, self.sid)
 
     def _on_channel(self, channel: RTCDataChannel) -> None:
-        self.channels[channel.label] = channel
+        """A data channel the client opened: what it sends arrives here (and on /rtc/v1, what it is sent
+        goes back on the same channels)."""
         channel.on("message", lambda message: self._on_data(channel.label, message))
-        if channel.label == RELIABLE:
-            waiting, self.waiting = self.waiting, []
-            for data in waiting:
-                self.send_data(RELIABLE, data)
+        if self.single_pc:
+            self.channels[channel.label] = channel
+            self._flush()
+
+    def _flush(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for data in waiting:
+            self.send_data(RELIABLE, data)
 
     # --- Data ----------------------------------------------------------------------------------------
 

@@ -123,6 +123,7 @@ class StandIn:
             self.require_extra_grant: str | None = None
             self.calls: collections.Counter[str] = collections.Counter()
             self.recorded_tokens: list[str] = []
+            self.signal_paths: list[str] = []  # /rtc or /rtc/v1, per signalling connection
             self.sent_data: list[proto_room.SendDataRequest] = []
             self.relayed_data: list[proto_models.DataPacket] = []  # as the recipients got them
             self.refused_data: list[tuple[str, proto_models.DataPacket]] = []  # (identity, packet)

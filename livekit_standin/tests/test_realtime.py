@@ -19,6 +19,15 @@ ROOM = "7"
 OPTIONS = dict(single_peer_connection=True, connect_timeout=10)
 
 
+@pytest.fixture(autouse=True, params=["/rtc/v1", "/rtc"])
+def signalling(request, livekit):
+    """Every test on both paths: /rtc/v1 (one peer connection) and /rtc (the SDK's default, two)."""
+    OPTIONS["single_peer_connection"] = request.param == "/rtc/v1"
+    yield
+    OPTIONS["single_peer_connection"] = True
+    assert set(livekit.signal_paths) == {request.param}
+
+
 def run(coroutine_function):
     # A thread of its own: the SDK wants an event loop, and the stand-in runs on another.
     with ThreadPoolExecutor(max_workers=1) as pool:
