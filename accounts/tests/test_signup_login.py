@@ -19,7 +19,7 @@ def test_it_signs_up_and_logs_the_user_in(client):
     response = signup(client, "new_streamer")
     assert response.status_code == 302
     user = User.objects.get(username="new_streamer")
-    assert user.password.startswith("md5$")  # tests use the fast hasher; production uses Argon2
+    assert "a-Long-passphrase-42" not in user.password and user.check_password("a-Long-passphrase-42")
     assert client.get(reverse("home")).context["user"] == user
 
 
@@ -92,11 +92,16 @@ def test_log_out_ends_the_session(client, viewer):
     assert not client.get(reverse("home")).context["user"].is_authenticated
 
 
-def test_production_settings_hash_with_argon2():
-    from django.conf import settings
-
+def test_the_project_settings_store_passwords_with_argon2(client, settings):
+    """Under the project's own hashers (the test run swaps in MD5 for speed), a sign-up is stored as
+    Argon2id and logs in again; fails if Argon2 leaves PASSWORD_HASHERS or argon2-cffi is not installed."""
     from streamit import settings as project_settings
 
-    # The test run swaps in a fast hasher; the project's own setting puts Argon2 first.
-    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
-    assert settings.PASSWORD_HASHERS != project_settings.PASSWORD_HASHERS
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    assert signup(client, "argon_user").status_code == 302
+    stored = User.objects.get(username="argon_user").password
+    assert stored.startswith("argon2$argon2id$")
+    client.logout()
+    response = client.post(LOGIN, {"username": "argon_user", "password": "a-Long-passphrase-42"})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).context["user"].username == "argon_user"
