@@ -57,3 +57,12 @@ password_reset = limit_posts(group="password-reset", rate_setting="RATE_LIMIT_PA
         success_url=reverse_lazy("accounts:password-reset-done"),
     )
 )
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logging out stays a POST (a link cannot log anyone out); a GET shows the button, not a 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return render(request, "accounts/logout.html")

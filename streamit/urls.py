@@ -3,6 +3,8 @@ import re
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path, re_path
 from django.views.decorators.cache import cache_control
 from django.views.static import serve
@@ -12,6 +14,8 @@ from viewers import views as viewer_views
 
 urlpatterns = [
     path("", viewer_views.home, name="home"),
+    # Browsers ask for /favicon.ico by themselves: answer it before /<username>/ could take the name.
+    path("favicon.ico", lambda request: redirect(static_url("favicon.ico"))),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("streams.urls")),

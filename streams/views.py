@@ -80,9 +80,12 @@ def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
 def keys(request: HttpRequest, stream: Stream) -> HttpResponse:
     context = {
         "stream": stream,
-        "generate_form": KeyForm(),
-        "reset_form": ResetKeyForm(initial={"ingress_type": stream.ingress_type or "RTMP"}),
-        "delete_form": ConfirmForm(),
+        # Three forms on one page: each gets its own ids, so a label ticks its own box only.
+        "generate_form": KeyForm(auto_id="generate-%s"),
+        "reset_form": ResetKeyForm(
+            initial={"ingress_type": stream.ingress_type or "RTMP"}, auto_id="reset-%s"
+        ),
+        "delete_form": ConfirmForm(auto_id="delete-%s"),
     }
     return render(request, "streams/keys.html", context)
 

@@ -22,10 +22,11 @@ SEARCH_RESULTS = 48
 
 def home(request: HttpRequest) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
+    # For a guest "Recommended" would repeat "Live now" (all live streams): signed-in viewers only.
     context = {
         "live": selectors.stream_list_live(viewer=viewer)[:HOME_SECTION_SIZE],
         "following": selectors.stream_list_following(viewer=viewer)[:HOME_SECTION_SIZE] if viewer else [],
-        "recommended": selectors.stream_list_recommended(viewer=viewer)[:HOME_SECTION_SIZE],
+        "recommended": selectors.stream_list_recommended(viewer=viewer)[:HOME_SECTION_SIZE] if viewer else [],
     }
     return render(request, "viewers/home.html", context)
 
