@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from streamit.admin_secrets import SecretSafeAdmin
 
+from .forms import StreamAdminForm
 from .models import Stream, StreamSession
 
 
@@ -14,6 +15,7 @@ class StreamAdmin(SecretSafeAdmin):
     # The key is a secret of the creator's: staff see that one exists, never any of its text, and
     # SecretSafeAdmin refuses lookups on it (?stream_key__startswith= would spell it out).
     exclude = ("stream_key",)
+    form = StreamAdminForm
     readonly_fields = (
         "user", "ingress_id", "ingress_type", "server_url", "has_key", "is_live", "live_since",
         "viewer_count", "created_at", "updated_at",

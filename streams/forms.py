@@ -1,5 +1,7 @@
 from django import forms
 
+from streamit.text import clean_line, clean_text
+
 from .models import IngressType, Stream
 from .thumbnails import thumbnail_validate
 
@@ -31,14 +33,40 @@ class StreamInfoForm(forms.ModelForm):
         help_texts = {"thumbnail": "PNG, JPEG or WebP, at most 2 MB and 3840×3840 pixels."}
 
     def clean_thumbnail(self):
-        upload = self.cleaned_data.get("thumbnail")
-        if (
-            upload
-            and upload is not getattr(self.instance, "thumbnail", None)
-            and hasattr(upload, "content_type")
-        ):
-            return thumbnail_validate(upload)
-        return upload
+        return _validated_thumbnail(self)
+
+
+def _validated_thumbnail(form: forms.ModelForm):
+    """A new upload comes back re-encoded under a fresh name; the current file is left as it is."""
+    upload = form.cleaned_data.get("thumbnail")
+    if upload and upload is not getattr(form.instance, "thumbnail", None) and hasattr(upload, "content_type"):
+        return thumbnail_validate(upload)
+    return upload
+
+
+class StreamAdminForm(forms.ModelForm):
+    """Staff edits skip the services, so the same rules apply here: clean text, a re-encoded thumbnail."""
+
+    class Meta:
+        model = Stream
+        # Never the key; what LiveKit and the webhooks own is shown read-only by the admin.
+        fields = [
+            "title",
+            "description",
+            "thumbnail",
+            "is_chat_enabled",
+            "is_chat_delayed",
+            "is_chat_followers_only",
+        ]
+
+    def clean_title(self) -> str:
+        return clean_line(self.cleaned_data["title"], max_length=Stream._meta.get_field("title").max_length)
+
+    def clean_description(self) -> str:
+        return clean_text(self.cleaned_data["description"])
+
+    def clean_thumbnail(self):
+        return _validated_thumbnail(self)
 
 
 class ChatSettingsForm(forms.ModelForm):

@@ -91,3 +91,40 @@ def test_neither_list_nor_form_shows_any_of_the_key(client, staff, keyed_stream)
         assert KEY[:3] not in body, page
     # Staff still see whether a key exists.
     assert 'alt="True"' in client.get(pages[0]).content.decode()
+
+
+def test_staff_edits_are_cleaned_and_a_thumbnail_re_encoded(client, staff, keyed_stream, settings, tmp_path):
+    """The admin writes without the services, so its form applies the same rules (items 3 and 16)."""
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"
+    raw = io.BytesIO()
+    Image.new("RGB", (32, 16), "red").save(raw, "JPEG", exif=exif)
+    raw.seek(0)
+    raw.name = "me.jpg"
+    client.force_login(staff)
+    url = reverse("admin:streams_stream_change", args=[keyed_stream.pk])
+    response = client.post(
+        url,
+        {
+            "title": "Chess\u202e night\u200b",
+            "description": "a\x07b",
+            "thumbnail": raw,
+            "is_chat_enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stream = Stream.objects.get(pk=keyed_stream.pk)
+    assert (stream.title, stream.description) == ("Chess night", "ab")
+    assert stream.stream_key == KEY  # the form never touches it
+    with stream.thumbnail.open("rb") as file:
+        stored = file.read()
+    assert b"SpyCam" not in stored and stream.thumbnail.name != "thumbnails/me.jpg"
