@@ -84,15 +84,15 @@ def chat_rights_plan(*, stream: Stream, participants: list[livekit.Participant])
 
 def chat_rights_enforce(*, stream: Stream, plan: RightsPlan) -> None:
     room = livekit.room_name_for(stream.user_id)
-    livekit.participant_update_many(room, plan.changes, concurrency=FAN_OUT_CONCURRENCY)
+    livekit.participant_update_many(room=room, rights=plan.changes, concurrency=FAN_OUT_CONCURRENCY)
     for identity in plan.to_remove:
-        livekit.participant_remove(room, identity)
+        livekit.participant_remove(room=room, identity=identity)
 
 
 def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -> FanOutResult:
     """Bring every connected participant's right to chat (or only ``identities``') in line with the rules."""
     stream = Stream.objects.get(user_id=creator_id)
-    participants = livekit.participant_list(livekit.room_name_for(creator_id))
+    participants = livekit.participant_list(room=livekit.room_name_for(creator_id))
     if identities is not None:
         wanted = set(identities)
         participants = [p for p in participants if p.identity in wanted]
@@ -128,7 +128,7 @@ def chat_rights_fan_out(self, creator_id: int, identities: list[str] | None = No
 @shared_task(bind=True, max_retries=12, acks_late=True)
 def participant_remove_task(self, creator_id: int, identity: str) -> None:
     try:
-        livekit.participant_remove(livekit.room_name_for(creator_id), identity)
+        livekit.participant_remove(room=livekit.room_name_for(creator_id), identity=identity)
     except livekit.LiveKitError as error:
         _retry_later(self, error)
 

@@ -240,7 +240,7 @@ class Repair:
 
 def _participants(room: str) -> list[lk.Participant]:
     try:
-        return lk.participant_list(room)
+        return lk.participant_list(room=room)
     except lk.LiveKitError as error:
         if error.kind == lk.NOT_FOUND:
             return []  # no room yet: nobody in it
@@ -328,4 +328,4 @@ def _unapproved_shutdown(user_id: int) -> None:
 def _stray_ingress_delete(ingress_id: str) -> None:
     if Stream.objects.filter(ingress_id=ingress_id).exists():
         return  # a stream took it since the plan was made
-    lk.ingress_delete(ingress_id)
+    lk.ingress_delete(ingress_id=ingress_id)

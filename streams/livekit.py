@@ -1,7 +1,8 @@
-"""The one door to LiveKit's server API: small synchronous functions over the async ``livekit-api`` SDK.
+"""The one door to LiveKit's server API: small, typed, synchronous functions over the SDK's protobufs.
 
-Callers (services, webhook receiver, management commands) pass and get plain values, never protobuf
-objects or requests, and every failure arrives as one ``LiveKitError`` whose ``kind`` says what to do:
+Callers (services, webhook receiver, management commands) pass keyword arguments and get plain values,
+never protobuf objects or requests, and every failure arrives as one ``LiveKitError`` whose ``kind`` says
+what to do:
 
 - ``unavailable``: connection refused, timeout or a 5xx — tell the user to retry, change nothing;
 - ``not_found``: LiveKit does not know the ingress, room or participant;
@@ -9,24 +10,32 @@ objects or requests, and every failure arrives as one ``LiveKitError`` whose ``k
 
 Names follow the seed's LiveKitService (``createIngress`` → ``ingress_create`` …). Rooms are named after
 the creator's user id behind ``LIVEKIT_ROOM_PREFIX``, so two sites can share one LiveKit project.
-Each call opens a client inside its own event loop (the SDK's client must be built in a running loop) and
-closes it, which keeps this module usable from sync views, Celery tasks and commands alike.
+
+LiveKit's server API is Twirp: a protobuf body POSTed to ``/twirp/livekit.<Service>/<Method>`` with a
+short-lived JWT carrying the grant the method needs. This module speaks it synchronously over one
+keep-alive connection pool per process (urllib3, thread-safe), using the SDK's protobuf messages and its
+token signer: no event loop, HTTP session and TCP connection built per call as the async client needs, and
+usable alike from views, Celery tasks, commands and threads that already run an event loop.
 """
 
-import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
-import aiohttp
-from asgiref.sync import async_to_sync
+import urllib3
 from django.conf import settings
 from google.protobuf.json_format import MessageToDict, Parse, ParseError
+from google.protobuf.message import DecodeError, Message
 from livekit import api
 from livekit.protocol import ingress as proto_ingress
 from livekit.protocol import models as proto_models
@@ -35,11 +44,14 @@ from livekit.protocol import webhook as proto_webhook
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 UNAVAILABLE = "unavailable"
 NOT_FOUND = "not_found"
 REJECTED = "rejected"
+
+# How many calls a batch (chat rights of a room, participants of many rooms) keeps in flight at once.
+CONCURRENCY = 16
 
 _INPUT_TYPES = {
     "RTMP": proto_ingress.IngressInput.RTMP_INPUT,
@@ -124,71 +136,108 @@ def user_id_from_room(room: str) -> int | None:
     return int(rest) if rest.isascii() and rest.isdigit() else None
 
 
-# --- Calling the SDK ----------------------------------------------------------------------------------
+# --- Calling LiveKit ----------------------------------------------------------------------------------
+
+_pool: urllib3.PoolManager | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
 
 
-def _classify(error: Exception) -> LiveKitError:
+def _http() -> urllib3.PoolManager:
+    """The process's connection pool (a forked worker builds its own: sockets are not shared)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = urllib3.PoolManager(maxsize=CONCURRENCY, retries=False)
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def _http_base() -> str:
+    parsed = urlparse(settings.LIVEKIT_URL)
+    scheme = parsed.scheme.replace("ws", "http", 1) if parsed.scheme.startswith("ws") else parsed.scheme
+    return f"{scheme}://{parsed.netloc}{parsed.path}".rstrip("/")
+
+
+def _token(grants: api.VideoGrants) -> str:
+    # Ten minutes is plenty for one call and keeps a leaked header short-lived.
+    return (
+        api.AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
+        .with_grants(grants)
+        .with_ttl(timedelta(minutes=10))
+        .to_jwt()
+    )
+
+
+def _failure(status: int, body: bytes) -> LiveKitError:
     where = settings.LIVEKIT_URL
-    if isinstance(error, api.TwirpError):
-        # A bad signature or an expired token comes back as plain text with code "unknown": trust the status.
-        status = error.status
-        detail = error.message or error.code
-        if status == 404:
-            return LiveKitError(NOT_FOUND, f"LiveKit at {where} does not know it ({detail}).")
-        if status >= 500 or status == 429:
-            return LiveKitError(UNAVAILABLE, f"LiveKit at {where} failed with HTTP {status} ({detail}).")
-        if status in (401, 403):
-            return LiveKitError(
-                REJECTED,
-                f"LiveKit at {where} refused our credentials (HTTP {status}): check LIVEKIT_API_KEY "
-                "and LIVEKIT_API_SECRET.",
-            )
-        return LiveKitError(REJECTED, f"LiveKit at {where} rejected the request (HTTP {status}: {detail}).")
-    if isinstance(error, TimeoutError):
+    try:
+        error = json.loads(body)  # Twirp errors are JSON {"code", "msg"} whatever the request's type
+    except ValueError:
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    # A bad signature or an expired token comes back as plain text with code "unknown": trust the status.
+    detail = error.get("msg") or error.get("code") or body[:200].decode("utf-8", "replace").strip()
+    if status == 404:
+        return LiveKitError(NOT_FOUND, f"LiveKit at {where} does not know it ({detail}).")
+    if status >= 500 or status == 429:
+        return LiveKitError(UNAVAILABLE, f"LiveKit at {where} failed with HTTP {status} ({detail}).")
+    if status in (401, 403):
         return LiveKitError(
+            REJECTED,
+            f"LiveKit at {where} refused our credentials (HTTP {status}): check LIVEKIT_API_KEY "
+            "and LIVEKIT_API_SECRET.",
+        )
+    return LiveKitError(REJECTED, f"LiveKit at {where} rejected the request (HTTP {status}: {detail}).")
+
+
+def _twirp(service: str, method: str, request: Message, response_type: type[M], grants: api.VideoGrants) -> M:
+    """One Twirp call within LIVEKIT_TIMEOUT, failures turned into LiveKitError (and logged)."""
+    where = settings.LIVEKIT_URL
+    try:
+        response = _http().request(
+            "POST",
+            f"{_http_base()}/twirp/livekit.{service}/{method}",
+            body=request.SerializeToString(),
+            headers={"Authorization": f"Bearer {_token(grants)}", "Content-Type": "application/protobuf"},
+            timeout=urllib3.Timeout(total=settings.LIVEKIT_TIMEOUT),
+            # No retry here: a create could happen twice. Callers retry where it is safe.
+            retries=False,
+        )
+    except urllib3.exceptions.TimeoutError as error:
+        raised = LiveKitError(
             UNAVAILABLE, f"LiveKit at {where} did not answer within {settings.LIVEKIT_TIMEOUT:g} s."
         )
-    return LiveKitError(UNAVAILABLE, f"LiveKit at {where} cannot be reached ({type(error).__name__}).")
-
-
-def _run_sync(coroutine_function: Callable[[], Awaitable[T]]) -> T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return async_to_sync(coroutine_function)()
-    # An event loop already runs in this thread (Playwright's sync API in browser tests, a notebook):
-    # async_to_sync refuses to nest, so the call gets a thread of its own.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(async_to_sync(coroutine_function)).result()
-
-
-def _call(action: Callable[[api.LiveKitAPI], Awaitable[T]], *, rounds: int = 1) -> T:
-    """Run ``action`` with a fresh client, within LIVEKIT_TIMEOUT (times ``rounds`` for batches)."""
-    limit = settings.LIVEKIT_TIMEOUT * rounds
-
-    async def run() -> T:
-        client = api.LiveKitAPI(
-            settings.LIVEKIT_URL,
-            settings.LIVEKIT_API_KEY,
-            settings.LIVEKIT_API_SECRET,
-            timeout=aiohttp.ClientTimeout(total=limit),
-            # With failover on, Cloud hosts replay failed calls to other regions: a create could happen
-            # twice and a call could take about three timeouts. We retry ourselves where it is safe.
-            failover=False,
-        )
-        try:
-            # The SDK passes timeout=None to every request, which makes aiohttp ignore the session's
-            # timeout: the limit has to be enforced around the call.
-            return await asyncio.wait_for(action(client), timeout=limit)
-        finally:
-            await client.aclose()
-
-    try:
-        return _run_sync(run)
-    except (api.TwirpError, aiohttp.ClientError, OSError, TimeoutError) as error:
-        raised = _classify(error)
-        logger.warning("LiveKit call failed: %s", raised)
+        logger.warning("LiveKit call %s failed: %s", method, raised)
         raise raised from error
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raised = LiveKitError(UNAVAILABLE, f"LiveKit at {where} cannot be reached ({type(error).__name__}).")
+        logger.warning("LiveKit call %s failed: %s", method, raised)
+        raise raised from error
+    if response.status != 200:
+        raised = _failure(response.status, response.data)
+        logger.warning("LiveKit call %s failed: %s", method, raised)
+        raise raised
+    try:
+        return response_type.FromString(response.data)
+    except DecodeError as error:
+        raise LiveKitError(UNAVAILABLE, f"LiveKit at {where} sent an answer we cannot read.") from error
+
+
+def _room_call(method: str, request: Message, response_type: type[M], *, room: str | None = None) -> M:
+    # The grant each RoomService method needs, as LiveKit checks it (per room for participant calls).
+    if room is not None:
+        grants = api.VideoGrants(room_admin=True, room=room)
+    elif method == "ListRooms":
+        grants = api.VideoGrants(room_list=True)
+    else:
+        grants = api.VideoGrants(room_create=True)
+    return _twirp("RoomService", method, request, response_type, grants)
+
+
+def _ingress_call(method: str, request: Message, response_type: type[M]) -> M:
+    return _twirp("Ingress", method, request, response_type, api.VideoGrants(ingress_admin=True))
 
 
 def _ignore_not_found(action: Callable[[], Any]) -> None:
@@ -197,6 +246,22 @@ def _ignore_not_found(action: Callable[[], Any]) -> None:
     except LiveKitError as error:
         if error.kind != NOT_FOUND:
             raise
+
+
+def _each(
+    function: Callable[[Any], Any], items: Iterable[Any], *, concurrency: int = CONCURRENCY
+) -> list[Any]:
+    """Run ``function`` over ``items``, ``concurrency`` at a time on the shared pool; the first error raises
+    once every call in flight has finished (so a retry re-applies the whole set safely)."""
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        futures = [pool.submit(function, item) for item in items]
+    results = []
+    for future in futures:
+        results.append(future.result())
+    return results
 
 
 # --- Conversions --------------------------------------------------------------------------------------
@@ -253,53 +318,49 @@ def ingress_create(*, user_id: int, username: str, ingress_type: str) -> Ingress
         # RTMP from OBS is transcoded into simulcast layers; WHIP is passed through as the encoder sent it.
         enable_transcoding=ingress_type == "RTMP",
     )
-    return _ingress(_call(lambda client: client.ingress.create_ingress(request)))
+    return _ingress(_ingress_call("CreateIngress", request, proto_ingress.IngressInfo))
 
 
-def ingress_delete(ingress_id: str) -> None:
+def ingress_delete(*, ingress_id: str) -> None:
     """Delete an ingress; one LiveKit no longer has is already gone, which is what the caller wanted."""
     request = proto_ingress.DeleteIngressRequest(ingress_id=ingress_id)
-    _ignore_not_found(lambda: _call(lambda client: client.ingress.delete_ingress(request)))
+    _ignore_not_found(lambda: _ingress_call("DeleteIngress", request, proto_ingress.IngressInfo))
 
 
-def ingress_list(room: str | None = None) -> list[Ingress]:
+def ingress_list(*, room: str | None = None) -> list[Ingress]:
     """Every ingress (of one room, if given), following LiveKit's pages to the end."""
-
-    async def list_all(client: api.LiveKitAPI) -> list[proto_ingress.IngressInfo]:
-        items: list[proto_ingress.IngressInfo] = []
-        page_token = None
-        while True:
-            request = proto_ingress.ListIngressRequest(room_name=room or "")
-            if page_token:
-                request.page_token.CopyFrom(page_token)
-            response = await client.ingress.list_ingress(request)
-            items.extend(response.items)
-            if not response.HasField("next_page_token") or not response.next_page_token.token:
-                return items
-            page_token = response.next_page_token
-
-    return [_ingress(info) for info in _call(list_all)]
+    items: list[proto_ingress.IngressInfo] = []
+    page_token = None
+    while True:
+        request = proto_ingress.ListIngressRequest(room_name=room or "")
+        if page_token:
+            request.page_token.CopyFrom(page_token)
+        response = _ingress_call("ListIngress", request, proto_ingress.ListIngressResponse)
+        items.extend(response.items)
+        if not response.HasField("next_page_token") or not response.next_page_token.token:
+            return [_ingress(info) for info in items]
+        page_token = response.next_page_token
 
 
 # --- Rooms and participants ---------------------------------------------------------------------------
 
 
-def room_delete(room: str) -> None:
+def room_delete(*, room: str) -> None:
     """Close a room, disconnecting everyone in it; a room that does not exist is already closed."""
     request = proto_room.DeleteRoomRequest(room=room)
-    _ignore_not_found(lambda: _call(lambda client: client.room.delete_room(request)))
+    _ignore_not_found(lambda: _room_call("DeleteRoom", request, proto_room.DeleteRoomResponse))
 
 
 def room_list() -> list[Room]:
-    response = _call(lambda client: client.room.list_rooms(proto_room.ListRoomsRequest()))
+    response = _room_call("ListRooms", proto_room.ListRoomsRequest(), proto_room.ListRoomsResponse)
     return [Room(name=room.name, num_participants=room.num_participants) for room in response.rooms]
 
 
-def participant_list(room: str) -> list[Participant]:
+def participant_list(*, room: str) -> list[Participant]:
     """Who is connected to a room; a room LiveKit does not have (nobody there yet) has nobody."""
     request = proto_room.ListParticipantsRequest(room=room)
     try:
-        response = _call(lambda client: client.room.list_participants(request))
+        response = _room_call("ListParticipants", request, proto_room.ListParticipantsResponse, room=room)
     except LiveKitError as error:
         if error.kind == NOT_FOUND:
             return []
@@ -307,72 +368,66 @@ def participant_list(room: str) -> list[Participant]:
     return [_participant(info) for info in response.participants]
 
 
-def participant_update(room: str, identity: str, *, can_publish_data: bool) -> None:
-    """Change a connected viewer's right to chat.
+def participant_list_many(*, rooms: Iterable[str]) -> dict[str, list[Participant]]:
+    """Who is in each of many rooms, asked concurrently (``reconcile`` checks every live room at once)."""
+    rooms = list(dict.fromkeys(rooms))
+    return dict(zip(rooms, _each(lambda room: participant_list(room=room), rooms), strict=True))
 
-    LiveKit replaces the whole permission set and unset fields become False, so ``can_subscribe`` is
-    always sent: without it the viewer would lose the video.
-    """
-    request = proto_room.UpdateParticipantRequest(
-        room=room,
-        identity=identity,
-        permission=proto_models.ParticipantPermission(
-            can_subscribe=True, can_publish=False, can_publish_data=can_publish_data
-        ),
+
+def _viewer_permission(can_publish_data: bool) -> proto_models.ParticipantPermission:
+    # LiveKit replaces the whole permission set and unset fields become False, so ``can_subscribe`` is
+    # always sent: without it the viewer would lose the video.
+    return proto_models.ParticipantPermission(
+        can_subscribe=True, can_publish=False, can_publish_data=can_publish_data
     )
-    _call(lambda client: client.room.update_participant(request))
 
 
-def participant_update_many(room: str, rights: dict[str, bool], *, concurrency: int = 16) -> list[str]:
-    """Set the right to chat of many connected participants over one client, ``concurrency`` at a time.
+def participant_update(*, room: str, identity: str, can_publish_data: bool) -> None:
+    """Change a connected viewer's right to chat."""
+    request = proto_room.UpdateParticipantRequest(
+        room=room, identity=identity, permission=_viewer_permission(can_publish_data)
+    )
+    _room_call("UpdateParticipant", request, proto_models.ParticipantInfo, room=room)
+
+
+def participant_update_many(
+    *, room: str, rights: dict[str, bool], concurrency: int = CONCURRENCY
+) -> list[str]:
+    """Set the right to chat of many connected participants, ``concurrency`` calls at a time.
 
     Returns the identities LiveKit no longer had (they left meanwhile: nothing to change). Any other
     failure raises after the calls in flight finish, so a retry re-applies the whole set safely.
     """
 
-    async def update_all(client: api.LiveKitAPI) -> list[str]:
-        gate = asyncio.Semaphore(concurrency)
-        gone: list[str] = []
+    def update(item: tuple[str, bool]) -> str | None:
+        identity, can_publish_data = item
+        try:
+            participant_update(room=room, identity=identity, can_publish_data=can_publish_data)
+        except LiveKitError as error:
+            if error.kind != NOT_FOUND:
+                raise
+            return identity
+        return None
 
-        async def update(identity: str, can_publish_data: bool) -> None:
-            request = proto_room.UpdateParticipantRequest(
-                room=room,
-                identity=identity,
-                permission=proto_models.ParticipantPermission(
-                    can_subscribe=True, can_publish=False, can_publish_data=can_publish_data
-                ),
-            )
-            async with gate:
-                try:
-                    await client.room.update_participant(request)
-                except api.TwirpError as error:
-                    if error.status != 404:
-                        raise
-                    gone.append(identity)
-
-        results = await asyncio.gather(
-            *(update(identity, right) for identity, right in rights.items()), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return gone
-
-    if not rights:
-        return []
-    return _call(update_all, rounds=-(-len(rights) // concurrency))
+    return [
+        identity
+        for identity in _each(update, rights.items(), concurrency=concurrency)
+        if identity is not None
+    ]
 
 
-def participant_remove(room: str, identity: str) -> None:
+def participant_remove(*, room: str, identity: str) -> None:
     """Disconnect one participant (a block). Someone already gone counts as removed."""
     request = proto_room.RoomParticipantIdentity(room=room, identity=identity)
-    _ignore_not_found(lambda: _call(lambda client: client.room.remove_participant(request)))
+    _ignore_not_found(
+        lambda: _room_call("RemoveParticipant", request, proto_room.RemoveParticipantResponse, room=room)
+    )
 
 
 # --- Webhooks -----------------------------------------------------------------------------------------
 
 
-def webhook_verify(body: bytes, authorization: str) -> WebhookEvent:
+def webhook_verify(*, body: bytes, authorization: str) -> WebhookEvent:
     """Check a delivery's JWT (signed with our secret) and body hash, then parse the event.
 
     The signature is checked on the raw bytes first, so a body that LiveKit signed but we cannot parse

@@ -59,7 +59,7 @@ def _locked_stream(user: User) -> Stream:
 def _delete_old_ingress(ingress_id: str) -> str | None:
     """Delete a replaced ingress now, or hand it to the retry task. Returns a warning if it lives on."""
     try:
-        livekit.ingress_delete(ingress_id)
+        livekit.ingress_delete(ingress_id=ingress_id)
     except livekit.LiveKitError as error:
         logger.warning(
             "Old ingress %s not deleted yet (%s); retrying in the background", ingress_id, error.kind
@@ -122,7 +122,7 @@ def stream_ingress_delete(*, user: User) -> Stream:
     ingress_id = Stream.objects.filter(user=user).values_list("ingress_id", flat=True).get()
     if not ingress_id:
         raise StreamError("You have no stream key.", "missing")
-    livekit.ingress_delete(ingress_id)
+    livekit.ingress_delete(ingress_id=ingress_id)
     with transaction.atomic():
         stream = _locked_stream(user)
         if stream.ingress_id == ingress_id:

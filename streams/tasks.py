@@ -85,11 +85,13 @@ def livekit_release(self, *, ingress_ids: list[str] = (), room: str | None = Non
     Both calls treat "not found" as done, so a retry after a partial success is safe.
     """
     for ingress_id in ingress_ids:
-        failed = _livekit_step(self, lambda i=ingress_id: livekit.ingress_delete(i), f"delete {ingress_id}")
+        failed = _livekit_step(
+            self, lambda i=ingress_id: livekit.ingress_delete(ingress_id=i), f"delete {ingress_id}"
+        )
         if failed:
             return failed
     if room:
-        failed = _livekit_step(self, lambda: livekit.room_delete(room), f"close room {room}")
+        failed = _livekit_step(self, lambda: livekit.room_delete(room=room), f"close room {room}")
         if failed:
             return failed
     return "done"

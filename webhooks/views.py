@@ -27,7 +27,7 @@ def livekit_receive(request: HttpRequest) -> JsonResponse:
     except RequestDataTooBig:
         return JsonResponse({"detail": "The webhook body is too large."}, status=413)
     try:
-        event = lk.webhook_verify(body, request.headers.get("Authorization", ""))
+        event = lk.webhook_verify(body=body, authorization=request.headers.get("Authorization", ""))
     except lk.WebhookInvalid as error:
         logger.warning("Refused a webhook delivery: %s", error)
         return JsonResponse({"detail": "Invalid webhook signature."}, status=401)

@@ -185,7 +185,9 @@ def test_a_worker_keeps_deleting_the_old_key_until_livekit_agrees(alice, livekit
     assert response.status_code == 200
     assert "could not be revoked yet" in response.json()["warning"]
     assert new != old and {old, new} <= set(livekit.ingresses)
-    assert livekit.calls["DeleteIngress"] == 1  # the request tried once and left the rest to the queue
+    # The request tried, and left the rest to the queue. (No exact count here: with a fast door the worker's
+    # first try can land before this line; one try per request is the no-broker test's to prove.)
+    assert livekit.calls["DeleteIngress"] >= 1
     assert _wait_for(lambda: livekit.calls["DeleteIngress"] >= 3)  # the worker tried, failed, retried
     assert old in livekit.ingresses
 

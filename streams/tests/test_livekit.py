@@ -55,10 +55,10 @@ def test_it_lists_ingresses_by_room_and_follows_pages(livekit):
 def test_it_deletes_an_ingress_and_an_unknown_one_counts_as_done(livekit):
     ingress = lk.ingress_create(user_id=7, username="alice", ingress_type="RTMP")
 
-    lk.ingress_delete(ingress.ingress_id)
+    lk.ingress_delete(ingress_id=ingress.ingress_id)
     assert ingress.ingress_id not in livekit.ingresses
-    lk.ingress_delete(ingress.ingress_id)
-    lk.ingress_delete("IN_doesnotexist")
+    lk.ingress_delete(ingress_id=ingress.ingress_id)
+    lk.ingress_delete(ingress_id="IN_doesnotexist")
     assert livekit.calls["DeleteIngress"] == 3
 
 
@@ -124,47 +124,47 @@ def test_participants_are_listed_updated_and_removed(livekit):
     livekit.participant_join(room, "12", name="bob", can_publish_data=True)
     livekit.participant_join(room, "7", name="alice", kind="INGRESS")
 
-    listed = {p.identity: p for p in lk.participant_list(room)}
+    listed = {p.identity: p for p in lk.participant_list(room=room)}
     assert listed["12"].name == "bob" and listed["12"].kind == "STANDARD"
     assert listed["7"].kind == "INGRESS"
     assert listed["12"].joined_at_ms > 0
     assert [(r.name, r.num_participants) for r in lk.room_list()] == [(room, 2)]
 
-    lk.participant_update(room, "12", can_publish_data=False)
+    lk.participant_update(room=room, identity="12", can_publish_data=False)
     (bob,) = [p for p in livekit.participants(room) if p.identity == "12"]
     assert bob.permission.can_publish_data is False
     assert bob.permission.can_subscribe is True  # the whole set is replaced: subscribe must be sent
     assert bob.permission.can_publish is False
 
-    lk.participant_update(room, "12", can_publish_data=True)
+    lk.participant_update(room=room, identity="12", can_publish_data=True)
     (bob,) = [p for p in livekit.participants(room) if p.identity == "12"]
     assert bob.permission.can_publish_data is True and bob.permission.can_subscribe is True
 
-    lk.participant_remove(room, "12")
+    lk.participant_remove(room=room, identity="12")
     assert [p.identity for p in livekit.participants(room)] == ["7"]
-    lk.participant_remove(room, "12")  # already gone: done
+    lk.participant_remove(room=room, identity="12")  # already gone: done
 
 
 def test_updating_someone_not_in_the_room_is_not_found(livekit):
     livekit.room_create(lk.room_name_for(7))
     with pytest.raises(lk.LiveKitError) as caught:
-        lk.participant_update(lk.room_name_for(7), "99", can_publish_data=True)
+        lk.participant_update(room=lk.room_name_for(7), identity="99", can_publish_data=True)
     assert caught.value.kind == lk.NOT_FOUND
 
 
 def test_deleting_a_room_disconnects_everyone_and_an_unknown_room_is_done(livekit):
     room = lk.room_name_for(7)
     livekit.participant_join(room, "12", name="bob")
-    lk.room_delete(room)
+    lk.room_delete(room=room)
     assert room not in livekit.rooms
-    lk.room_delete(room)
+    lk.room_delete(room=room)
 
 
 def test_it_verifies_a_delivery_signed_by_the_stand_in(livekit):
     ingress = lk.ingress_create(user_id=7, username="alice", ingress_type="RTMP")
     body, auth = livekit.build_webhook("ingress_started", ingress=livekit.ingresses[ingress.ingress_id])
 
-    event = lk.webhook_verify(body, auth)
+    event = lk.webhook_verify(body=body, authorization=auth)
 
     assert event.event == "ingress_started"
     assert event.id.startswith("EV_")
@@ -178,11 +178,11 @@ def test_it_refuses_a_changed_body_or_another_secret(livekit, settings):
     body, auth = livekit.build_webhook("room_started", room={"name": "7"})
     changed = body.replace(b'"room_started"', b'"room_startex"')
     with pytest.raises(lk.WebhookInvalid):
-        lk.webhook_verify(changed, auth)
+        lk.webhook_verify(body=changed, authorization=auth)
 
     settings.LIVEKIT_API_SECRET = "another-secret-that-is-at-least-32-bytes-long"
     with pytest.raises(lk.WebhookInvalid):
-        lk.webhook_verify(body, auth)
+        lk.webhook_verify(body=body, authorization=auth)
 
 
 def test_livekit_check_says_it_works(livekit, capsys):
@@ -200,3 +200,44 @@ def test_livekit_check_names_the_url_when_the_server_is_down(livekit, settings):
     message = str(caught.value)
     assert settings.LIVEKIT_URL in message
     assert "Check that the server is running" in message
+
+
+def test_calls_share_one_kept_alive_connection(livekit):
+    """The door keeps one pool per process: twenty calls open one connection, not twenty loops and sockets."""
+    lk.room_list()
+    pool = lk._http().connection_from_url(lk._http_base())
+    opened = pool.num_connections
+
+    for _ in range(20):
+        lk.room_list()
+        lk.participant_list(room=lk.room_name_for(7))
+
+    assert pool.num_connections == opened
+    assert livekit.calls["ListRooms"] == 21
+
+
+def test_many_rooms_are_listed_in_one_batch(livekit):
+    for n in range(30):
+        livekit.participant_join(lk.room_name_for(n), f"{1000 + n}", name=f"viewer{n}")
+    rooms = [lk.room_name_for(n) for n in range(35)]  # the last five have nobody (no room yet)
+
+    listed = lk.participant_list_many(rooms=rooms)
+
+    assert list(listed) == rooms
+    assert [[p.identity for p in listed[lk.room_name_for(n)]] for n in range(30)] == [
+        [f"{1000 + n}"] for n in range(30)
+    ]
+    assert all(listed[lk.room_name_for(n)] == [] for n in range(30, 35))
+    assert livekit.calls["ListParticipants"] == 35
+
+
+def test_a_batch_update_reports_who_left_and_applies_the_rest(livekit):
+    room = lk.room_name_for(7)
+    for n in range(20):
+        livekit.participant_join(room, f"{100 + n}", can_publish_data=True)
+    rights = {f"{100 + n}": False for n in range(20)} | {"gone-1": False, "gone-2": True}
+
+    gone = lk.participant_update_many(room=room, rights=rights)
+
+    assert sorted(gone) == ["gone-1", "gone-2"]
+    assert all(not p.permission.can_publish_data for p in livekit.participants(room))
