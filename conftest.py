@@ -51,6 +51,19 @@ def _browser_available() -> bool:
     return _chromium_path() is not None
 
 
+def _livekit_server_reachable() -> bool:
+    """A real LiveKit (`livekit-server --dev`) at LIVEKIT_SERVER_URL, for the livekit_server tests."""
+    url = os.environ.get("LIVEKIT_SERVER_URL")
+    if not url:
+        return False
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 7880), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _loopback_only() -> bool:
     """WebRTC tests run only where no packet can leave the machine: a network namespace with no route
     out (scripts/test-webrtc.sh makes one). Elsewhere ICE would pair real interfaces too."""
@@ -68,6 +81,10 @@ SERVICE_CHECKS = {
     "postgres": (_database_is_postgres, "needs PostgreSQL: set DATABASE_URL=postgres://..."),
     "redis": (_redis_reachable, f"needs Redis at {_redis_url()}"),
     "browser": (_browser_available, "needs Chromium and Playwright (apt-get install chromium)"),
+    "livekit_server": (
+        _livekit_server_reachable,
+        "needs a real LiveKit: run `livekit-server --dev` and set LIVEKIT_SERVER_URL=ws://127.0.0.1:7880",
+    ),
     "webrtc": (_loopback_only, "needs a loopback-only network namespace: run scripts/test-webrtc.sh"),
 }
 
@@ -90,6 +107,8 @@ def pytest_collection_modifyitems(config, items):
                 config._streamit_left_out.setdefault(reason, 0)
                 config._streamit_left_out[reason] += 1
     config._streamit_collected = [item.nodeid for item in items]
+    # CI has no real LiveKit: these run on a developer's machine, and CI does not count them as missed.
+    config._streamit_optional = [item.nodeid for item in items if item.get_closest_marker("livekit_server")]
 
 
 def pytest_runtest_logreport(report):
@@ -110,6 +129,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 {
                     "collected": getattr(config, "_streamit_collected", []),
                     "ran": sorted(_RAN),
+                    "optional": getattr(config, "_streamit_optional", []),
                 }
             )
         )
