@@ -46,6 +46,10 @@ class Command(BaseCommand):
             return
         if not stream.ingress_id:
             raise CommandError(f"{user.username} has no stream key yet: generate one on the dashboard first.")
+        if action == "stop":
+            # Counts follow the people connected, even across an encoder restart; the simulated audience
+            # goes home with the stream, as the viewers of a finished stream do.
+            self._viewers(stream, 0)
         self._post("/_standin/encoder", {"ingressId": stream.ingress_id, "action": action})
         self.stdout.write(f"Encoder of {user.username} {'started' if action == 'start' else 'stopped'}.")
 
