@@ -238,15 +238,6 @@ class Repair:
     apply: Callable[[], object]
 
 
-def _participants(room: str) -> list[lk.Participant]:
-    try:
-        return lk.participant_list(room=room)
-    except lk.LiveKitError as error:
-        if error.kind == lk.NOT_FOUND:
-            return []  # no room yet: nobody in it
-        raise
-
-
 def live_reconcile_plan() -> list[Repair]:
     """What to change so our live flags, viewers and ingresses match LiveKit's. Reads only.
 
@@ -257,7 +248,18 @@ def live_reconcile_plan() -> list[Repair]:
     ingresses = lk.ingress_list()
     by_id = {ingress.ingress_id: ingress for ingress in ingresses}
     repairs: list[Repair] = []
-    streams = Stream.objects.select_related("user").filter(Q(is_live=True) | Q(ingress_id__isnull=False))
+    streams = list(
+        Stream.objects.select_related("user").filter(Q(is_live=True) | Q(ingress_id__isnull=False))
+    )
+    # Who is in every publishing room, asked of LiveKit in one concurrent batch, not one room after another.
+    in_room = lk.participant_list_many(
+        rooms=[
+            lk.room_name_for(stream.user_id)
+            for stream in streams
+            if stream.user.is_approved_creator
+            and getattr(by_id.get(stream.ingress_id or ""), "status", None) == PUBLISHING
+        ]
+    )
     for stream in streams:
         name = stream.user.username
         if not stream.user.is_approved_creator:
@@ -279,7 +281,7 @@ def live_reconcile_plan() -> list[Repair]:
             why = "ingress gone" if ingress is None else f"ingress {ingress.status}"
             repairs.append(Repair(f"{name}: go offline ({why})", partial(stream_go_offline, stream=stream)))
         if publishing:
-            participants = _participants(lk.room_name_for(stream.user_id))
+            participants = in_room[lk.room_name_for(stream.user_id)]
             viewers = {
                 p.identity: p.joined_at_ms
                 for p in participants

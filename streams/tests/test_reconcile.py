@@ -1,5 +1,7 @@
 """manage.py reconcile: repairs drift from the stand-in's truth (ListIngress, ListParticipants)."""
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -100,3 +102,22 @@ def test_livekit_down_changes_nothing_and_fails_the_command(drift, livekit):
 
     livekit.clear_faults()
     assert _snapshot(livekit) == before
+
+
+def test_the_live_rooms_are_asked_in_one_concurrent_batch(db, livekit, settings):
+    """Reconcile asked LiveKit for one room after another: eight slow rooms took eight answers' time."""
+    streams = [_with_ingress(make_creator(f"creator{n}")) for n in range(8)]
+    for stream in streams:
+        livekit.encoder_start(stream.ingress_id)
+        live.stream_go_live(stream=stream)
+    settings.LIVEKIT_TIMEOUT = 5
+    livekit.slow_seconds = 1.0
+    livekit.set_fault("ListParticipants", "slow")
+
+    started = time.monotonic()
+    repairs = live.live_reconcile_plan()
+    elapsed = time.monotonic() - started
+
+    assert repairs == []  # nothing drifted
+    assert livekit.calls["ListParticipants"] == 8
+    assert elapsed < 4  # in sequence it takes at least 8 s
