@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "streams",
     "viewers",
     "webhooks",
+    "analytics",
 ]
 
 MIDDLEWARE = [

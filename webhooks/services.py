@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analytics.services import analytics_event_apply
 from streams import livekit as lk
 from streams.models import ViewerPresence
 
@@ -96,6 +97,7 @@ def webhook_event_receive(*, event: lk.WebhookEvent) -> str:
             handler = None if problem else HANDLERS.get(event.event)
             if handler is not None:
                 handler(event)
+                analytics_event_apply(event=event)  # the viewer series, from the facts just recorded
     except IntegrityError:
         # Only a repeat of the id means "done"; any other constraint failing is a bug to surface.
         if WebhookEvent.objects.filter(livekit_id=livekit_id).exists():

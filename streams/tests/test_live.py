@@ -172,7 +172,7 @@ def test_one_join_delivery_runs_in_a_bounded_number_of_queries(
         live.viewer_join(stream=stream, identity=f"guest-{n}", at_ms=T0)
     delivery = participant_event(livekit, "participant_joined", stream, str(viewer.pk), joined_at_ms=T0 + 1)
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(20):  # 12, and the analytics app's record of the connection
         assert post(client, delivery).status_code == 200
     assert _count(stream) == 21
 
