@@ -43,7 +43,8 @@ OLD_KEY_WARNING = (
 
 
 class StreamError(DomainError):
-    """A key change that cannot be made: "conflict" (a key exists) or "missing" (no key)."""
+    """A key change that cannot be made: "conflict" (a key exists), "missing" (no key) or "forbidden"
+    (the right to stream was taken away during the request)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ def _delete_old_ingress(ingress_id: str) -> str | None:
     return None
 
 
+NOT_A_CREATOR = "You can no longer stream: staff revoked your creator status."
+
+
+def _may_still_stream(user: User) -> bool:
+    # Read with the stream row locked: a revocation that committed first is seen here, and one still in
+    # flight waits for this lock and then forgets (and deletes) the key saved under it.
+    return User.objects.filter(pk=user.pk, is_active=True, creator_status=CreatorStatus.APPROVED).exists()
+
+
 def _store_ingress(stream: Stream, ingress: livekit.Ingress) -> None:
     stream.ingress_id = ingress.ingress_id
     stream.ingress_type = ingress.ingress_type
@@ -83,11 +93,16 @@ def stream_ingress_create(*, user: User, ingress_type: str) -> KeyResult:
     ingress = livekit.ingress_create(user_id=user.pk, username=user.username, ingress_type=ingress_type)
     with transaction.atomic():
         stream = _locked_stream(user)
-        old_ingress_id = stream.ingress_id
-        _store_ingress(stream, ingress)
-        if stream.is_live:
-            # The encoder on the old key is cut off: the stream is offline until OBS uses the new key.
-            stream_go_offline(stream=stream)
+        revoked = not _may_still_stream(user)
+        if not revoked:
+            old_ingress_id = stream.ingress_id
+            _store_ingress(stream, ingress)
+            if stream.is_live:
+                # The encoder on the old key is cut off: the stream is offline until OBS uses the new key.
+                stream_go_offline(stream=stream)
+    if revoked:  # revoked while LiveKit made the key: it must not outlive this request
+        _delete_old_ingress(ingress.ingress_id)
+        raise StreamError(NOT_A_CREATOR, "forbidden")
     # The new key is committed: only now kill the old one (and never hold the row lock over a network call).
     warning = _delete_old_ingress(old_ingress_id) if old_ingress_id else None
     stream.refresh_from_db()
@@ -101,14 +116,17 @@ def stream_create(*, user: User, title: str, description: str, ingress_type: str
     ingress = livekit.ingress_create(user_id=user.pk, username=user.username, ingress_type=ingress_type)
     with transaction.atomic():
         stream = _locked_stream(user)
-        lost_race = bool(stream.ingress_id)
+        revoked = not _may_still_stream(user)
+        lost_race = revoked or bool(stream.ingress_id)
         if not lost_race:
             stream.title = clean_line(title, max_length=TITLE_MAX)
             stream.description = clean_text(description, max_length=DESCRIPTION_MAX)
             stream.save(update_fields=["title", "description", "updated_at"])
             _store_ingress(stream, ingress)
-    if lost_race:  # a concurrent create won: keep theirs, delete ours at LiveKit
+    if lost_race:  # a concurrent create won (keep theirs) or a revocation did: delete ours at LiveKit
         _delete_old_ingress(ingress.ingress_id)
+        if revoked:
+            raise StreamError(NOT_A_CREATOR, "forbidden")
         raise StreamError("You already have a stream key: reset it instead.", "conflict")
     return KeyResult(stream=stream)
 

@@ -51,3 +51,22 @@ def test_deleting_a_key_while_a_reset_is_in_flight_leaves_no_orphan(livekit, cre
         assert working == ({owned} if owned else set()), f"round {round_}"
         if owned:
             services.stream_ingress_delete(user=creator)
+
+
+def test_a_key_made_while_the_creator_is_revoked_does_not_survive(livekit, creator, staff):
+    """A reset whose LiveKit call spans a revocation must not save (and leave working) the new key."""
+    from accounts.models import User
+
+    livekit.slow_seconds = 0.5
+    livekit.set_fault("CreateIngress", "slow")
+    errors: list = []
+    resetting = _in_thread(lambda: services.stream_ingress_create(user=creator, ingress_type="RTMP"), errors)
+    time.sleep(0.1)
+
+    services.creator_revoke(user=User.objects.get(pk=creator.pk), reviewer=staff)
+
+    resetting.join(10)
+    livekit.clear_faults()
+    assert [getattr(e, "code", e) for e in errors] == ["forbidden"]
+    assert livekit.ingresses == {}
+    assert Stream.objects.get(user=creator).ingress_id is None
