@@ -6,8 +6,8 @@ from django.core.validators import RegexValidator
 
 RESERVED_USERNAMES = frozenset(
     {
-        "about", "accounts", "admin", "api", "dashboard", "help", "home", "live", "login", "logout",
-        "media", "password", "root", "search", "settings", "signup", "static", "staff", "streamit",
+        "about", "accounts", "admin", "api", "blocked", "dashboard", "help", "home", "live", "login",
+        "logout", "media", "password", "root", "search", "settings", "signup", "static", "staff", "streamit",
         "support", "system", "users", "viewer", "webhook", "webhooks",
     }
 )  # fmt: skip

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
 from streams import tokens
@@ -100,5 +100,24 @@ def block(request: HttpRequest, username: str) -> HttpResponse:
     except account_services.AccountError as error:
         messages.error(request, str(error))
         return redirect("viewers:watch", stream.user.username)
-    messages.success(request, f"You blocked {stream.user.username}.")
-    return redirect("home")
+    messages.success(request, f"You blocked {stream.user.username}. You can unblock them on this page.")
+    return redirect("viewers:blocked")
+
+
+@login_required
+@require_GET
+def blocked(request: HttpRequest) -> HttpResponse:
+    """Whom you blocked, for creators and viewers alike, each with Unblock."""
+    return render(request, "viewers/blocked.html", {"blocked": selectors.blocked_users(user=request.user)})
+
+
+@login_required
+@require_POST
+def unblock(request: HttpRequest, username: str) -> HttpResponse:
+    target = selectors.blocked_users(user=request.user).filter(username__lower=username.lower()).first()
+    if target is None:
+        messages.error(request, f"You have not blocked {username}.")
+    else:
+        account_services.block_delete(blocker=request.user, blocked=target)
+        messages.success(request, f"You unblocked {target.username}.")
+    return redirect("viewers:blocked")

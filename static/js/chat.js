@@ -28,6 +28,45 @@ export function describeSender(identity, name, hostId) {
   return { name: (name || identity).slice(0, 50), isGuest, isHost };
 }
 
+// A registered viewer (their identity is their user id): the only kind of participant a creator can block.
+export function isBlockable(identity, hostId) {
+  const { isGuest, isHost } = describeSender(identity, '', hostId);
+  return !isGuest && !isHost && /^\d+$/.test(identity);
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+// The creator blocks a viewer through the block API, after a confirmation. urlTemplate comes from
+// {% url %} with the placeholder __username__. Resolves to true once the block is made.
+export async function blockViewer(urlTemplate, username) {
+  const question = `Block ${username}? They can no longer watch your streams or chat in them. You can unblock them on the Blocked page.`;
+  if (!window.confirm(question)) return false;
+  const response = await fetch(urlTemplate.replace('__username__', encodeURIComponent(username)), {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'X-CSRFToken': csrfToken() },
+  });
+  if (!response.ok && response.status !== 409) {
+    const data = await response.json().catch(() => ({}));
+    throw new Error(data.detail || `HTTP ${response.status}`);
+  }
+  return true;
+}
+
+export function blockButton(username, onBlock) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link danger chat-block';
+  button.textContent = 'Block';
+  button.dataset.blockUser = username;
+  button.setAttribute('aria-label', `Block ${username}`);
+  button.addEventListener('click', () => onBlock(username));
+  return button;
+}
+
 export function cleanMessage(text) {
   return String(text ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MESSAGE_LENGTH);
 }
@@ -91,6 +130,7 @@ export class ChatPanel {
     this.room = null;
     this.pending = null;
     this.canChat = root.dataset.canChat === 'true';
+    this.blockUrl = root.dataset.blockUrl || ''; // set on the creator's dashboard only
     this.reason = root.dataset.reason || '';
     this.input.maxLength = MAX_MESSAGE_LENGTH;
     this.form.addEventListener('submit', (event) => {
@@ -127,7 +167,30 @@ export class ChatPanel {
   receive(identity, text) {
     const participant = this.room?.remoteParticipants?.get(identity);
     const sender = describeSender(identity, participant?.name, this.hostId);
-    renderMessage(this.list, { ...sender, text });
+    const item = renderMessage(this.list, { ...sender, text });
+    // The creator can block the registered viewer behind a line (their name is their username).
+    if (this.blockUrl && participant?.name && isBlockable(identity, this.hostId)) {
+      item.querySelector('.chat-text').before(blockButton(participant.name, (name) => this.block(name)), ' ');
+    }
+  }
+
+  async block(username) {
+    try {
+      if (!(await blockViewer(this.blockUrl, username))) return;
+    } catch (error) {
+      renderMessage(this.list, { system: true, text: `${username} could not be blocked: ${error.message}` });
+      return;
+    }
+    this.onBlocked(username);
+  }
+
+  // Blocked (from a chat line or the people list): say so, and offer no second Block.
+  onBlocked(username) {
+    for (const button of this.root.querySelectorAll('[data-block-user]')) {
+      if (button.dataset.blockUser === username) button.remove();
+    }
+    renderMessage(this.list, { system: true, text: `You blocked ${username}. They were removed from your stream.` });
+    this.root.dispatchEvent(new CustomEvent('viewer-blocked', { detail: { username }, bubbles: true }));
   }
 
   // The server changed our rights (follow, settings, block): mirror them at once.
@@ -191,5 +254,81 @@ export class ChatPanel {
     } catch (error) {
       renderMessage(this.list, { system: true, text: 'Your message could not be sent.' });
     }
+  }
+}
+
+// The creator's list of people in the room, from the room itself, each registered viewer with Block.
+export class PeoplePanel {
+  // root: [data-people] with data-host-id and data-block-url; contains [data-people-list], [data-people-empty].
+  constructor(root, chat) {
+    this.root = root;
+    this.chat = chat;
+    this.hostId = root.dataset.hostId;
+    this.blockUrl = root.dataset.blockUrl;
+    this.list = root.querySelector('[data-people-list]');
+    this.empty = root.querySelector('[data-people-empty]');
+    this.room = null;
+    document.addEventListener('viewer-blocked', (event) => this.forget(event.detail.username));
+    this.render();
+  }
+
+  attach(room, RoomEvent) {
+    this.room = room;
+    room.on(RoomEvent.ParticipantConnected, () => this.render());
+    room.on(RoomEvent.ParticipantDisconnected, () => this.render());
+    room.on(RoomEvent.ParticipantNameChanged, () => this.render());
+    this.render();
+  }
+
+  detach() {
+    this.room = null;
+    this.render();
+  }
+
+  forget(username) {
+    for (const item of this.list.querySelectorAll('[data-person]')) {
+      if (item.dataset.name === username) item.remove();
+    }
+    this.empty.hidden = this.list.children.length > 0;
+  }
+
+  render() {
+    const people = [...(this.room?.remoteParticipants?.values() ?? [])]
+      .filter((p) => !describeSender(p.identity, p.name, this.hostId).isHost)
+      .sort((a, b) => (a.name || a.identity).localeCompare(b.name || b.identity));
+    this.list.replaceChildren(...people.map((participant) => this.item(participant)));
+    this.empty.hidden = people.length > 0;
+  }
+
+  item(participant) {
+    const sender = describeSender(participant.identity, participant.name, this.hostId);
+    const item = document.createElement('li');
+    item.dataset.person = participant.identity;
+    item.dataset.name = participant.name || '';
+    const name = document.createElement('span');
+    name.className = 'grow';
+    name.textContent = sender.name;
+    item.append(name);
+    if (sender.isGuest) {
+      const badge = document.createElement('span');
+      badge.className = 'badge guest';
+      badge.textContent = 'guest';
+      item.append(badge);
+    } else if (participant.name && isBlockable(participant.identity, this.hostId)) {
+      item.append(blockButton(participant.name, (username) => this.block(username)));
+    }
+    return item;
+  }
+
+  async block(username) {
+    try {
+      if (!(await blockViewer(this.blockUrl, username))) return;
+    } catch (error) {
+      this.empty.hidden = false;
+      this.empty.textContent = `${username} could not be blocked: ${error.message}`;
+      return;
+    }
+    if (this.chat) this.chat.onBlocked(username);
+    else this.forget(username);
   }
 }

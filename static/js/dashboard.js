@@ -1,4 +1,4 @@
-// Creator dashboard niceties: copy buttons, a confirmation before reset/delete, a thumbnail preview.
+// Creator dashboard niceties: copy buttons and a thumbnail preview (confirmations: confirm.js).
 // The forms work without it; the self-view player and status polling come from watch.js.
 
 export function copyText(source) {
@@ -17,18 +17,6 @@ for (const button of document.querySelectorAll('[data-copy]')) {
       button.textContent = 'Copy failed: select and copy by hand';
     }
     setTimeout(() => { button.textContent = 'Copy'; }, 2000);
-  });
-}
-
-for (const form of document.querySelectorAll('form[data-confirm]')) {
-  // On the button's click, before the browser checks the required box: the dialog is the confirmation.
-  form.querySelector('button[type=submit]').addEventListener('click', (event) => {
-    if (!window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-      return;
-    }
-    const box = form.querySelector('input[name=confirm]');
-    if (box) box.checked = true;
   });
 }
 

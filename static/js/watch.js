@@ -12,7 +12,7 @@
 // Each connect takes a fresh attempt number; leaving connecting/live/reconnecting bumps it, so a connect
 // still waiting for its token or its room finds itself stale and builds nothing. Polling jitters (a crowd
 // does not poll in step) and pauses while the tab is hidden.
-import { ChatPanel } from './chat.js';
+import { ChatPanel, PeoplePanel } from './chat.js';
 
 const root = document.querySelector('[data-watch]');
 const ACTIVE = new Set(['connecting', 'live', 'reconnecting']);
@@ -65,6 +65,9 @@ class WatchPage {
     const chatRoot = document.querySelector('[data-chat]');
     this.chat = chatRoot ? new ChatPanel(chatRoot) : null;
     if (chatRoot) chatRoot.chatPanel = this.chat; // a handle for tests driving the room's events
+    const peopleRoot = document.querySelector('[data-people]'); // the creator's dashboard only
+    this.people = peopleRoot ? new PeoplePanel(peopleRoot, this.chat) : null;
+    if (peopleRoot) peopleRoot.peoplePanel = this.people;
 
     this.state = null;
     this.streamLive = el.dataset.isLive === 'true'; // what the server last said, whatever our connection
@@ -235,6 +238,7 @@ class WatchPage {
     this.joined = true;
     this.enter('live');
     this.chat?.attach(room, RoomEvent);
+    this.people?.attach(room, RoomEvent);
     this.schedulePoll(); // connected: the slower cadence
   }
 
@@ -270,6 +274,7 @@ class WatchPage {
     const reasons = window.LivekitClient.DisconnectReason;
     this.room = null;
     this.chat?.detach();
+    this.people?.detach();
     if (reason === reasons.DUPLICATE_IDENTITY) {
       // Reconnecting would evict the other tab, which would evict us: stop until the user asks.
       this.enter('evicted', 'You opened this stream somewhere else (another tab or device). Reload to watch here.');
@@ -288,6 +293,7 @@ class WatchPage {
     this.room = null;
     if (!room) return;
     this.chat?.detach();
+    this.people?.detach();
     room.disconnect();
   }
 

@@ -101,7 +101,7 @@ def test_follow_and_block_forms_work_without_javascript(client, creator, viewer)
     client.post("/alice/follow", {"action": "unfollow"})
     assert not Follow.objects.filter(follower=viewer, following=creator).exists()
     response = client.post("/alice/block")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/blocked/"  # where the block can be undone
     assert Block.objects.filter(blocker=viewer, blocked=creator).exists()
     assert client.get("/alice/live").status_code == 404  # a block hides both sides
 
@@ -124,3 +124,16 @@ def test_an_offline_stream_shows_the_offline_card(client, creator):
     html = client.get("/alice/live").content.decode()
     assert "alice is offline." in html
     assert 'class="player" data-player hidden' in html
+
+
+def test_the_blocked_page_lists_only_your_blocks_and_unblocks(client, creator, viewer, outsider):
+    Block.objects.create(blocker=viewer, blocked=creator)
+    Block.objects.create(blocker=outsider, blocked=viewer)
+    client.force_login(viewer)
+    page = client.get("/blocked/").content.decode()
+    assert 'data-blocked="alice"' in page and 'data-blocked="charlie"' not in page
+    assert client.post("/blocked/charlie/unblock").status_code == 302  # not yours to undo
+    assert Block.objects.filter(blocker=outsider).exists()
+    client.post("/blocked/ALICE/unblock")
+    assert not Block.objects.filter(blocker=viewer).exists()
+    assert client.get("/blocked/alice/unblock").status_code == 405
