@@ -196,3 +196,38 @@ def test_polling_pauses_while_the_tab_is_hidden(page, creator, settings, live_se
     page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_timeout(300)
     assert len(polls) == before + 1, "a tab shown again polls at once"
+
+
+# A room with livekit-client's event surface, handed to the page's own listeners.
+ROOM_EVENTS = """
+(hostId) => {
+  const w = document.querySelector('[data-watch]').watchPage;
+  const handlers = {};
+  const detached = [];
+  const room = { on(event, callback) { handlers[event] = callback; return room; }, disconnect() {} };
+  w.room = room;
+  w.joined = true;
+  w.enter('live');
+  w.listen(room, LivekitClient.RoomEvent);
+  const track = { kind: 'video', attach() {}, detach(el) { detached.push(el.tagName); } };
+  window.__events = { handlers, detached, track, host: { identity: String(hostId) } };
+}
+"""
+
+
+def test_the_page_follows_the_rooms_reconnecting_and_track_events(page, creator, watch_settings):
+    page.clock.install()  # the page's own polls and connects wait for a clock nobody advances
+    page.goto("/alice/live")
+    wait_until(page, "document.querySelector('[data-watch]').watchPage !== undefined")
+    page.evaluate(f"({ROOM_EVENTS})({creator.pk})")
+    state = page.locator("[data-watch]")
+
+    page.evaluate("window.__events.handlers[LivekitClient.RoomEvent.Reconnecting]()")
+    expect(state).to_have_attribute("data-state", "reconnecting")
+    expect(page.locator("[data-player-message]")).to_contain_text("Reconnecting")
+    page.evaluate("window.__events.handlers[LivekitClient.RoomEvent.Reconnected]()")
+    expect(state).to_have_attribute("data-state", "live")
+    expect(page.locator("[data-player-message]")).to_have_text("")
+
+    page.evaluate("const e = window.__events; e.handlers.trackUnsubscribed(e.track, {}, e.host)")
+    assert page.evaluate("window.__events.detached") == ["VIDEO"]
