@@ -137,7 +137,8 @@ if not DEBUG and not env("CACHE_URL", default=""):
 # decided in streamit/cache.py (and listed in the README).
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.25)
 CACHES = caches_for(env("CACHE_URL", default="locmemcache://streamit"), socket_timeout=CACHE_SOCKET_TIMEOUT)
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Each failure is a miss; the outage itself is logged once per process (streamit.cache), not per call.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 RATELIMIT_USE_CACHE = "limits"
 
 AUTH_USER_MODEL = "accounts.User"

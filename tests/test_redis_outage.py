@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from conftest import PASSWORD
-from streamit.cache import caches_for
+from streamit import cache as streamit_cache
+from streamit.cache import _down_until, caches_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,13 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _forget_outages():
+    _down_until.clear()
+    yield
+    _down_until.clear()
 
 
 @pytest.fixture(params=["down", "frozen"])
@@ -56,7 +64,9 @@ def test_a_guest_gets_a_token_and_the_outage_is_logged(client, creator, broken_r
 
     assert response.status_code == 200
     assert response.json()["token"]
-    assert any(record.name.startswith("django_redis") for record in caplog.records)
+    assert any(
+        record.name == "streamit.cache" and "failed" in record.getMessage() for record in caplog.records
+    )
 
 
 def test_pages_and_lists_still_answer(client, creator, viewer, broken_redis, timed):
@@ -95,3 +105,35 @@ def test_sign_up_and_password_reset_fail_closed(client, viewer, broken_redis, ti
     assert client.post(reverse("accounts:password-reset"), {"email": "bob@example.com"}).status_code == 503
     # Reading the forms needs no count.
     assert client.get(reverse("accounts:signup")).status_code == 200
+
+
+def test_after_one_failure_the_process_stops_waiting_for_a_frozen_redis(broken_redis, db):
+    from django.core.cache import cache
+
+    started = time.monotonic()
+    for _ in range(10):
+        assert cache.get("anything") is None
+    # One timeout (or two, connect then read), then nothing: ten calls waited for 2.5 s before.
+    assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.redis
+def test_redis_is_tried_again_after_the_pause(settings, monkeypatch):
+    from django.core.cache import caches
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from conftest import _redis_url
+
+    monkeypatch.setattr(streamit_cache, "REDIS_RETRY_SECONDS", 0.3)
+    settings.CACHES = caches_for(_redis_url(), socket_timeout=TIMEOUT)
+    caches["limits"].set("probe", 1)
+    connection_class = caches["limits"].client.get_client().connection_pool.connection_class
+    assert connection_class is streamit_cache.FailFastConnection
+    pool = caches["limits"].client.get_client().connection_pool
+    pool.disconnect()
+    _down_until[(pool.connection_kwargs["host"], pool.connection_kwargs["port"])] = time.monotonic() + 0.3
+
+    with pytest.raises(RedisConnectionError):
+        caches["limits"].get("probe")
+    time.sleep(0.35)
+    assert caches["limits"].get("probe") == 1
