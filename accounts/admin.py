@@ -87,7 +87,7 @@ class StreamItUserAdmin(SecretSafeAdmin, UserAdmin):
         if "creator_status" in form.changed_data:
             # The field edited by hand does what the buttons do (a Stream on approval, an end otherwise).
             stream_services.creator_status_set(user=obj, status=obj.creator_status, reviewer=request.user)
-        elif "is_active" in form.changed_data and not obj.is_active:
+        if "is_active" in form.changed_data and not obj.is_active:  # even if approved in the same save
             stream_live.stream_shutdown(user_id=obj.pk)
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:

@@ -111,6 +111,17 @@ def _without_history(user):
     StreamSession.objects.filter(stream__user=user).delete()
 
 
+def _approve_and_deactivate(client, user):
+    """Both fields in one save: approval must not leave a deactivated creator's key working."""
+    User.objects.filter(pk=user.pk).update(creator_status=CreatorStatus.PENDING)  # key left by a raw update
+    data = change_form_data(client, user)
+    data.pop("is_active")
+    return client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {**data, "creator_status": CreatorStatus.APPROVED, "_save": "1"},
+    )
+
+
 def _delete(client, user):
     _without_history(user)
     return client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
@@ -132,6 +143,7 @@ ADMIN_PATHS = {
     "status field pending": _status_field(CreatorStatus.PENDING),
     "status field none": _status_field(CreatorStatus.NONE),
     "deactivate": _deactivate,
+    "approve and deactivate at once": _approve_and_deactivate,
     "delete": _delete,
     "bulk delete": _bulk_delete,
 }
