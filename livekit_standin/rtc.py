@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
-from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from google.protobuf.message import DecodeError
 from livekit.protocol import models as proto_models
 from livekit.protocol import rtc as proto_rtc
@@ -162,7 +162,9 @@ class Session:
         self.publisher: RTCPeerConnection | None = None
         self.subscriber: RTCPeerConnection | None = None
         self.offer_id = 0
+        self.answered = asyncio.Event()  # /rtc: the client answered our last offer
         self.channels: dict[str, RTCDataChannel] = {}  # where data to this client goes, by label
+        self.attached: dict[str, tuple[str, RTCRtpSender]] = {}  # track sid → (publisher sid, sender)
         self.waiting: list[bytes] = []  # reliable packets for a channel that is not open yet
         self.last_sequence = 0
         self.gone = False
@@ -174,6 +176,10 @@ class Session:
 
     def leave(self, reason: int) -> None:
         self.loop.call_soon_threadsafe(self.outbox.put_nowait, reason)
+
+    def media_changed(self) -> None:
+        """A publisher joined or left the room: subscribe to its tracks, or let go of them."""
+        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self._media_changed()))
 
     # --- Life ----------------------------------------------------------------------------------------
 
@@ -278,15 +284,24 @@ class Session:
             self.publisher = self._new_pc(primary=self.single_pc)
         pc = self.publisher
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        if self.single_pc:
+            # Tracks go on the offer's free recvonly sections, attached before the answer (LiveKit's
+            # downtracks on the one PC); the answer narrows those sections to sendonly.
+            self._attach_media(pc)
         await pc.setLocalDescription(await pc.createAnswer())
         # The answer must echo the offer's id, or livekit-client drops it as an answer to an old offer.
-        answer = proto_rtc.SessionDescription(type="answer", sdp=pc.localDescription.sdp, id=offer.id)
+        answer = proto_rtc.SessionDescription(
+            type="answer", sdp=pc.localDescription.sdp, id=offer.id, mid_to_track_id=self._mids(pc)
+        )
         self.send(proto_rtc.SignalResponse(answer=answer))
 
     async def _offer_subscriber(self) -> None:
         """/rtc: the server's PC towards the client, with the data channels LiveKit creates on it
         (``transportmanager.go createDataChannelsForSubscriber``), offered right after the join."""
         self.subscriber = pc = self._new_pc(primary=True)
+        # Media first: with MAX_BUNDLE aiortc bundles later sections onto the first transceiver's
+        # transport, but a data channel created first keeps a transport of its own, which the answer closes.
+        self._attach_media(pc)
         for label, options in (
             (RELIABLE, {"ordered": True}),
             (LOSSY, {"ordered": False, "maxRetransmits": 0}),
@@ -294,10 +309,80 @@ class Session:
             channel = pc.createDataChannel(label, **options)
             self.channels[label] = channel
             channel.on("open", self._flush)
+        await self._offer()
+
+    async def _offer(self) -> None:
+        pc = self.subscriber
+        self._attach_media(pc)
+        self.answered.clear()
         await pc.setLocalDescription(await pc.createOffer())
         self.offer_id += 1
-        offer = proto_rtc.SessionDescription(type="offer", sdp=pc.localDescription.sdp, id=self.offer_id)
+        offer = proto_rtc.SessionDescription(
+            type="offer", sdp=pc.localDescription.sdp, id=self.offer_id, mid_to_track_id=self._mids(pc)
+        )
         self.send(proto_rtc.SignalResponse(offer=offer))
+
+    # --- Media from the room's publishers (the simulated encoders) -----------------------------------
+
+    def _detach_gone(self) -> None:
+        live = {info.sid for publisher in self.srv.publishers_in(self.room) for info in publisher.tracks}
+        for sid in [sid for sid in self.attached if sid not in live]:  # its publisher left
+            _, sender = self.attached.pop(sid)
+            if sender.track is not None:
+                sender.track.stop()
+            sender.replaceTrack(None)  # frees the section for a later track
+
+    def _unattached(self) -> bool:
+        return any(
+            info.sid not in self.attached
+            for publisher in self.srv.publishers_in(self.room)
+            for info in publisher.tracks
+        )
+
+    def _attach_media(self, pc: RTCPeerConnection) -> None:
+        self._detach_gone()
+        if not self.info.permission.can_subscribe:
+            return
+        for publisher in self.srv.publishers_in(self.room):
+            for info in publisher.tracks:
+                kind = "video" if info.type == proto_models.TrackType.VIDEO else "audio"
+                if info.sid in self.attached or not self._free_section(pc, kind):
+                    continue
+                sender = pc.addTrack(publisher.subscribe(kind))
+                # The msid livekit-client matches a track with its publication by: "<PA_…>|<TR_…>".
+                sender._stream_id = f"{publisher.sid}|{info.sid}"
+                sender._track_id = info.sid
+                self.attached[info.sid] = (publisher.sid, sender)
+
+    def _free_section(self, pc: RTCPeerConnection, kind: str) -> bool:
+        if pc is self.subscriber:
+            return True  # the offerer adds sections as it needs them
+        # The answerer can only use the client's sections (aiortc's addTrack reuses one with no track).
+        return any(t.kind == kind and t.sender.track is None for t in pc.getTransceivers())
+
+    def _mids(self, pc: RTCPeerConnection) -> dict[str, str]:
+        senders = {id(sender): sid for sid, (_, sender) in self.attached.items()}
+        return {
+            t.mid: senders[id(t.sender)] for t in pc.getTransceivers() if t.mid and id(t.sender) in senders
+        }
+
+    async def _media_changed(self) -> None:
+        if self.gone:
+            return
+        self._detach_gone()  # a publisher that left stops at once, no renegotiation needed
+        if not self._unattached() or not self.info.permission.can_subscribe:
+            return
+        if self.single_pc:
+            if self.publisher is None:
+                return
+            # Only the client offers on /rtc/v1: ask it to (LiveKit's MediaSectionsRequirement, sent when
+            # a downtrack needs a section); the new offer's answer carries the tracks.
+            requirement = proto_rtc.MediaSectionsRequirement(num_audios=1, num_videos=1)
+            self.send(proto_rtc.SignalResponse(media_sections_requirement=requirement))
+        elif self.subscriber is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.answered.wait(), 10)
+            await self._offer()
 
     async def _trickle(self, trickle: proto_rtc.TrickleRequest) -> None:
         subscriber = trickle.target == proto_rtc.SignalTarget.SUBSCRIBER

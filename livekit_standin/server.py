@@ -125,9 +125,25 @@ class StandIn:
             self.recorded_tokens: list[str] = []
             self.signal_paths: list[str] = []  # /rtc or /rtc/v1, per signalling connection
             self.sent_data: list[proto_room.SendDataRequest] = []
+            old = [p for room in getattr(self, "publishers", {}).values() for p in room.values()]
+            self.publishers: dict[str, dict[str, media.Publisher]] = {}  # room → identity → encoder
             self.relayed_data: list[proto_models.DataPacket] = []  # as the recipients got them
             self.refused_data: list[tuple[str, proto_models.DataPacket]] = []  # (identity, packet)
+        for publisher in old:
+            self._on_loop(publisher.stop)
         self._sender.reset()
+
+    def _on_loop(self, callback) -> None:
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(callback)
+
+    def publishers_in(self, room: str) -> list["media.Publisher"]:
+        with self._lock:
+            return list(self.publishers.get(room, {}).values())
+
+    def _media_changed(self, room: str) -> None:
+        for _, session in self.state.connected(room):
+            session.media_changed()
 
     # --- Faults ---------------------------------------------------------------------------------------
 
@@ -174,6 +190,7 @@ class StandIn:
         can_publish: bool = False,
         *,
         wait: bool = True,
+        tracks: list[proto_models.TrackInfo] | None = None,
     ) -> proto_models.ParticipantInfo:
         """A participant with no connection (a viewer the test plays): connected clients see it join."""
         now = time.time()
@@ -189,6 +206,7 @@ class StandIn:
             permission=proto_models.ParticipantPermission(
                 can_subscribe=can_subscribe, can_publish=can_publish, can_publish_data=can_publish_data
             ),
+            tracks=tracks or [],
         )
         joined = self.state.participant_join(room, info)
         if wait:
@@ -212,7 +230,26 @@ class StandIn:
             info.state.room_id = self.state.room_create(info.room_name).sid
             started = copy.deepcopy(info)
         self._sender.emit("ingress_started", ingress_info=started)
-        self.participant_join(
+        # The encoder's video and audio, as LiveKit's ingress publishes them (camera and microphone).
+        tracks = [
+            proto_models.TrackInfo(
+                sid=random_id("TR_"),
+                type=proto_models.TrackType.VIDEO,
+                source=proto_models.TrackSource.CAMERA,
+                name="video",
+                mime_type="video/VP8",
+                width=media.WIDTH,
+                height=media.HEIGHT,
+            ),
+            proto_models.TrackInfo(
+                sid=random_id("TR_"),
+                type=proto_models.TrackType.AUDIO,
+                source=proto_models.TrackSource.MICROPHONE,
+                name="audio",
+                mime_type="audio/opus",
+            ),
+        ]
+        joined = self.participant_join(
             started.room_name,
             started.participant_identity,
             started.participant_name,
@@ -220,7 +257,20 @@ class StandIn:
             can_publish=True,
             can_publish_data=False,
             wait=False,
+            tracks=tracks,
         )
+        publisher = media.Publisher(
+            sid=joined.sid,
+            identity=joined.identity,
+            tracks=list(joined.tracks),
+            title=started.participant_name or started.participant_identity,
+        )
+        with self._lock:
+            self.publishers.setdefault(started.room_name, {})[joined.identity] = publisher
+        room = self.state.room_view(started.room_name)
+        for track in joined.tracks:
+            self._sender.emit("track_published", room=room, participant=joined, track=track)
+        self._media_changed(started.room_name)
         if wait:
             self.flush()
 
@@ -234,9 +284,21 @@ class StandIn:
             self.flush()
 
     def ingress_ended(self, ended: proto_ingress.IngressInfo) -> None:
+        with self._lock:
+            publisher = self.publishers.get(ended.room_name, {}).pop(ended.participant_identity, None)
+        if publisher is not None:
+            with self.state.lock:
+                info = copy.deepcopy(self.state.participants.get(ended.room_name, {}).get(publisher.identity))
+            if info is not None:
+                room = self.state.room_view(ended.room_name)
+                for track in info.tracks:
+                    self._sender.emit("track_unpublished", room=room, participant=info, track=track)
         self.state.participant_leave(
             ended.room_name, ended.participant_identity, reason=Reason.CLIENT_INITIATED
         )
+        if publisher is not None:
+            self._on_loop(publisher.stop)
+            self._media_changed(ended.room_name)
         self._sender.emit("ingress_ended", ingress_info=ended)
 
     # --- Data -----------------------------------------------------------------------------------------

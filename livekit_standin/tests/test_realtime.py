@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from livekit import api, rtc
+from livekit.protocol import ingress as proto_ingress
 from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
 
@@ -266,3 +267,62 @@ def test_a_refused_token_cannot_join(livekit):
         assert livekit.participants(ROOM) == []
 
     run(scenario)
+
+
+def start_encoder(livekit) -> str:
+    async def create():
+        async with admin(livekit) as client:
+            request = proto_ingress.CreateIngressRequest(
+                input_type=proto_ingress.IngressInput.RTMP_INPUT,
+                room_name=ROOM,
+                participant_identity="host",
+                participant_name="alice",
+            )
+            return (await client.ingress.create_ingress(request)).ingress_id
+
+    ingress_id = run(create)
+    livekit.encoder_start(ingress_id)
+    return ingress_id
+
+
+@pytest.mark.parametrize("encoder_first", [True, False], ids=["encoder-first", "viewer-first"])
+def test_the_simulated_encoder_publishes_video_and_audio_that_viewers_receive(livekit, encoder_first):
+    ingress_id = start_encoder(livekit) if encoder_first else None
+
+    async def scenario():
+        nonlocal ingress_id
+        viewer = rtc.Room()
+        subscribed: asyncio.Queue = asyncio.Queue()
+        viewer.on(
+            "track_subscribed", lambda track, pub, participant: subscribed.put_nowait((track, participant))
+        )
+        gone = events(viewer, "participant_disconnected")
+        await viewer.connect(livekit.ws_url, token(livekit, "viewer"), rtc.RoomOptions(**OPTIONS))
+        if ingress_id is None:
+            ingress_id = await asyncio.get_running_loop().run_in_executor(None, start_encoder, livekit)
+        tracks = {}
+        for _ in range(2):
+            track, participant = await asyncio.wait_for(subscribed.get(), 15)
+            assert (participant.identity, participant.kind) == (
+                "host",
+                rtc.ParticipantKind.PARTICIPANT_KIND_INGRESS,
+            )
+            tracks[track.kind] = track
+        assert set(tracks) == {rtc.TrackKind.KIND_VIDEO, rtc.TrackKind.KIND_AUDIO}
+        frames = []
+        async for event in rtc.VideoStream(tracks[rtc.TrackKind.KIND_VIDEO]):
+            frames.append(event.frame)
+            if len(frames) == 5:
+                break
+        assert (frames[-1].width, frames[-1].height) == (640, 360)
+        assert frames[0].data.tobytes() != frames[-1].data.tobytes(), "the picture moves"
+
+        await asyncio.get_running_loop().run_in_executor(None, livekit.encoder_stop, ingress_id)
+        name, who = await asyncio.wait_for(gone.get(), 10)
+        assert (name, who.identity) == ("participant_disconnected", "host")
+        await viewer.disconnect()
+
+    run(scenario)
+    livekit.flush()
+    sent = [e.event for e in _events(livekit) if e.track.sid]
+    assert sent == ["track_published", "track_published", "track_unpublished", "track_unpublished"]
