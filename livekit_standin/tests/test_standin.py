@@ -93,7 +93,11 @@ def test_the_encoder_and_viewers_send_what_livekit_sends(livekit, site):
         "room_started",
         "ingress_started",
         "participant_joined",
+        "track_published",  # the encoder's video and audio, as LiveKit's ingress publishes them
+        "track_published",
         "participant_joined",
+        "track_unpublished",
+        "track_unpublished",
         "participant_left",
         "ingress_ended",
     ]
