@@ -71,8 +71,10 @@ class StreamSession(models.Model):
 class ViewerPresence(models.Model):
     """Who is in a creator's room, per identity, from participant webhooks.
 
-    A leave is kept as a tombstone (present=False) with the time of the event that made it, so a join
-    delivered after a newer leave cannot bring a viewer back.
+    ``last_event_at_ms`` is the connection time (joinedAtMs) of the last event applied. A leave is kept as
+    a tombstone (present=False), so a join delivered after a newer leave cannot bring a viewer back; a
+    room reset (the row with identity "*") supersedes and deletes the rows older than it, tombstones
+    included, so the table holds a room's current viewers and recent leaves (streams.live).
     """
 
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="presences")
