@@ -51,7 +51,7 @@ def _browser_available() -> bool:
     return _chromium_path() is not None
 
 
-def _livekit_server_reachable() -> bool:
+def livekit_server_reachable() -> bool:
     """A real LiveKit (`livekit-server --dev`) at LIVEKIT_SERVER_URL, for the livekit_server tests."""
     url = os.environ.get("LIVEKIT_SERVER_URL")
     if not url:
@@ -81,10 +81,6 @@ SERVICE_CHECKS = {
     "postgres": (_database_is_postgres, "needs PostgreSQL: set DATABASE_URL=postgres://..."),
     "redis": (_redis_reachable, f"needs Redis at {_redis_url()}"),
     "browser": (_browser_available, "needs Chromium and Playwright (apt-get install chromium)"),
-    "livekit_server": (
-        _livekit_server_reachable,
-        "needs a real LiveKit: run `livekit-server --dev` and set LIVEKIT_SERVER_URL=ws://127.0.0.1:7880",
-    ),
     "webrtc": (_loopback_only, "needs a loopback-only network namespace: run scripts/test-webrtc.sh"),
 }
 
@@ -107,8 +103,6 @@ def pytest_collection_modifyitems(config, items):
                 config._streamit_left_out.setdefault(reason, 0)
                 config._streamit_left_out[reason] += 1
     config._streamit_collected = [item.nodeid for item in items]
-    # CI has no real LiveKit: these run on a developer's machine, and CI does not count them as missed.
-    config._streamit_optional = [item.nodeid for item in items if item.get_closest_marker("livekit_server")]
 
 
 def pytest_runtest_logreport(report):
@@ -129,7 +123,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 {
                     "collected": getattr(config, "_streamit_collected", []),
                     "ran": sorted(_RAN),
-                    "optional": getattr(config, "_streamit_optional", []),
                 }
             )
         )
