@@ -119,6 +119,7 @@ class StandIn:
         self.state.reset()
         with self._lock:
             self.faults: dict[str, str] = {}
+            self.slow_seconds = 10.0  # a test that shortened it must not make the next one's "slow" fast
             self.clock_skew = 0
             self.require_extra_grant: str | None = None
             self.calls: collections.Counter[str] = collections.Counter()
