@@ -1,5 +1,5 @@
 """Run the stand-in LiveKit server for development: LiveKit's API, webhooks, and real-time rooms where
-browsers join with livekit-client and chat (WebRTC data channels)."""
+browsers join with livekit-client, play the simulated encoder's test pattern and chat (WebRTC)."""
 
 import time
 from urllib.parse import urlparse
@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = (
         "Run a stand-in LiveKit server (development only) on the port of LIVEKIT_URL. It creates ingresses "
-        "and rooms, lets the pages join rooms and chat over WebRTC, and posts signed webhooks to the site."
+        "and rooms, lets the pages join rooms, play a test pattern and chat over WebRTC, and posts signed "
+        "webhooks to the site."
     )
 
     def add_arguments(self, parser):
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.WARNING(
                 f"Stand-in LiveKit server on {server.ws_url}: the API, ingresses, webhooks, and rooms that "
-                "browsers join (chat works; there is no encoder's video)."
+                "browsers join; a simulated encoder publishes a test pattern."
             )
         )
         self.stdout.write(
