@@ -70,9 +70,11 @@ def _figures(
     start, end = session_window(session)
     until = end if end is not None else max(now_ms, start)
     presence = stats.presence_ms if stats else 0
-    if stats and end is None and stats.last_bucket is not None:
-        # Live: nothing changed since the last row, so its count held until now.
-        presence += stats.last_viewers * max(0, now_ms - (stats.last_bucket + BUCKET_MS))
+    if stats and stats.last_bucket is not None:
+        # Rows are written by events: after the last one nothing changed, so its count held until the end
+        # (or now, while live). A session closed by a webhook is rebuilt to its end and has no such tail;
+        # one closed another way (a revoked creator, a key reset) may.
+        presence += stats.last_viewers * max(0, until - (stats.last_bucket + BUCKET_MS))
     duration = until - start
     return SessionFigures(
         id=session.pk,

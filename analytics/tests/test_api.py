@@ -126,3 +126,27 @@ def test_writing_is_not_allowed(client, creator, session):
 
     assert client.post(LIST).status_code == 405
     assert client.delete(_session_url(session)).status_code == 405
+
+
+def test_a_session_ended_without_a_webhook_counts_its_viewers_to_its_end(client, creator):
+    from streams import live
+
+    # Closed by the site itself (a revoked creator, a deleted key): no ingress_ended rebuilt the series.
+    session = play(creator.stream, visits=[("101", 1, None)], end=None)
+    live.stream_go_offline(stream=creator.stream, at_ms=T0 + 30 * MIN)
+    client.force_login(creator)
+
+    body = client.get(_session_url(session)).json()["session"]
+
+    assert (body["live"], body["minutesWatched"], body["durationSeconds"]) == (False, 29.0, 30 * 60)
+
+
+def test_the_schema_lists_both_operations(client):
+    import yaml
+
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+
+    assert list(paths["/api/stream/analytics"]) == ["get"]
+    session = paths["/api/stream/analytics/{session_id}"]["get"]
+    assert set(session["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    assert {"401", "403", "404"} <= set(session["responses"])
