@@ -5,6 +5,7 @@ out with a plain reason, and the run ends with a list of what was left out. Unde
 writes what it collected and ran to STREAMIT_TEST_REPORT so .ci/run can fail a test no pass ran.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -219,25 +220,35 @@ def task_worker():
     the worker reads what the request committed. Yields the Celery app.
     """
     from celery.contrib.testing.worker import start_worker
-    from kombu import pools
 
+    with celery_broker(_redis_url()) as app:
+        app.control.purge()  # a retry another test left queued must not reach this test's stand-in
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield app
+        app.control.purge()
+
+
+@contextlib.contextmanager
+def celery_broker(url: str):
+    """Celery publishing to ``url`` (not eagerly) for the block, then as before. Yields the app."""
     from streamit.celery import app
 
     keys = ("broker_url", "task_always_eager", "result_backend")
     saved = {key: app.conf[key] for key in keys}
-    app.conf.update(broker_url=_redis_url(), task_always_eager=False, result_backend=None)
-    _celery_forget_connections(app, pools)
-    app.control.purge()  # a retry another test left queued must not reach this test's stand-in
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+    app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
+    _celery_forget_connections(app)
+    try:
         yield app
-    app.control.purge()
-    app.conf.update(saved)
-    _celery_forget_connections(app, pools)
+    finally:
+        app.conf.update(saved)
+        _celery_forget_connections(app)
 
 
-def _celery_forget_connections(app, pools) -> None:
+def _celery_forget_connections(app) -> None:
     # Celery caches its broker connections (and kombu its producer pools) from the first use: a change of
-    # broker_url needs them gone, or the next test publishes through a closed pool.
+    # broker_url needs them gone, or the next publish goes through the old broker (or a closed pool).
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None

@@ -10,6 +10,7 @@ from livekit import api as lk_api
 from PIL import Image
 from rest_framework.test import APIClient
 
+from conftest import celery_broker
 from streams import livekit as lk
 from streams.models import Stream
 
@@ -233,14 +234,8 @@ def test_without_a_broker_a_slow_delete_is_tried_once_and_left_to_reconcile(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_outage_never_fails_the_committed_reset(alice, livekit, creator, settings, caplog):
-    from streamit.celery import app
-
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)  # nothing listens
-    try:
+    with celery_broker("redis://127.0.0.1:1/0"):  # nothing listens there
         response, old, new = _reset_with_old_key_undeletable(alice, livekit, creator)
-    finally:
-        app.conf.update(saved)
 
     assert response.status_code == 200
     assert response.json()["ingressId"] == new != old
@@ -343,7 +338,7 @@ def test_status_and_the_self_view_token(alice, livekit, creator):
     assert claims.video.can_publish_data is True and claims.video.room == str(creator.pk)
 
 
-def test_the_schema_lists_the_nine_endpoints(client):
+def test_the_schema_lists_the_stream_endpoints(client):
     import yaml
 
     schema = yaml.safe_load(client.get("/api/schema/").content)
@@ -364,6 +359,9 @@ def test_the_schema_lists_the_nine_endpoints(client):
         ("/api/stream/chat-settings", "put"),
         ("/api/stream/status", "get"),
         ("/api/stream/creator-token", "post"),
+        # ours, beyond the seed's nine
+        ("/api/stream/analytics", "get"),
+        ("/api/stream/analytics/{session_id}", "get"),
     }
     assert "503" in paths["/api/stream/ingress"]["post"]["responses"]
 
