@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from streamit.errors import DomainError
 from streamit.text import clean_text
-from streams.chat_rights import chat_rights_changed, participant_blocked
 
 from .models import Block, CreatorStatus, Follow, User
+from .signals import relation_changed
 
 
 class AccountError(DomainError):
@@ -45,7 +45,7 @@ def follow_create(*, follower: User, following: User) -> Follow:
             follow = Follow.objects.create(follower=follower, following=following)
     except IntegrityError:
         raise AccountError(f"You already follow {following.username}.", "conflict") from None
-    _rights_changed(creator=following, viewer=follower)
+    _announce(user_id=follower.pk, other_id=following.pk)
     return follow
 
 
@@ -53,7 +53,7 @@ def follow_delete(*, follower: User, following: User) -> None:
     deleted, _ = Follow.objects.filter(follower=follower, following=following).delete()
     if not deleted:
         raise AccountError(f"You do not follow {following.username}.", "missing")
-    _rights_changed(creator=following, viewer=follower)
+    _announce(user_id=follower.pk, other_id=following.pk)
 
 
 def block_create(*, blocker: User, blocked: User) -> Block:
@@ -67,9 +67,8 @@ def block_create(*, blocker: User, blocked: User) -> Block:
             Follow.objects.filter(follower=blocker, following=blocked).delete()
     except IntegrityError:
         raise AccountError(f"You already blocked {blocked.username}.", "conflict") from None
-    if blocker.is_approved_creator:
-        # A blocked viewer watching now is disconnected; their short-lived token cannot be renewed.
-        participant_blocked(creator_id=blocker.pk, viewer_id=blocked.pk)
+    # A blocked viewer watching now is disconnected; their short-lived token cannot be renewed.
+    _announce(user_id=blocker.pk, other_id=blocked.pk)
     return block
 
 
@@ -77,9 +76,10 @@ def block_delete(*, blocker: User, blocked: User) -> None:
     deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
     if not deleted:
         raise AccountError(f"You have not blocked {blocked.username}.", "missing")
+    _announce(user_id=blocker.pk, other_id=blocked.pk)
 
 
-def _rights_changed(*, creator: User, viewer: User) -> None:
-    # Following can open followers-only chat, unfollowing close it: tell the room if they are in it.
-    if creator.is_approved_creator:
-        chat_rights_changed(creator_id=creator.pk, identities=[str(viewer.pk)])
+def _announce(*, user_id: int, other_id: int) -> None:
+    # Following can open followers-only chat, unfollowing close it, a block ends it: the apps above
+    # (streams' chat rights) hear of it once it commits, without accounts importing them.
+    transaction.on_commit(lambda: relation_changed.send(sender=User, user_id=user_id, other_id=other_id))

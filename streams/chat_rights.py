@@ -3,22 +3,24 @@
 A token fixes a participant's rights when they join. When the creator changes a chat setting, or a viewer
 follows, unfollows or is blocked, the participants already in the room are brought in line through
 LiveKit (UpdateParticipant, RemoveParticipant). A room can hold thousands of viewers, so the fan-out is a
-Celery task started after the change commits: eager in development, on a worker in production. It lists
-the room once, decides each right with the same policy as the token (``tokens.chat_permission``) and
-updates only those that change. If LiveKit fails the change stands (new tokens are already right) and the
-task retries with backoff; ``reconcile`` re-applies rights as well.
+Celery task queued once the change commits (``tasks.schedule``). It lists the room once, asks
+``selectors.chat_access_by_identity`` (the same answer a token gets) and updates only the rights that
+change; the blocked are removed. If LiveKit is unavailable the change stands (new tokens are already
+right) and Celery retries the task with backoff; ``reconcile`` re-applies rights as well.
 """
 
 import logging
 from dataclasses import dataclass
 
 from celery import shared_task
-from django.db import transaction
 
-from accounts.models import Block, Follow
+from accounts.models import CreatorStatus
 
 from . import livekit, tokens
+from .identities import user_identity
 from .models import Stream
+from .selectors import chat_access_by_identity, host_of
+from .tasks import LiveKitUnavailable, livekit_step, schedule
 
 logger = logging.getLogger(__name__)
 
@@ -33,52 +35,28 @@ class FanOutResult:
     removed: int
 
 
-def _viewer_id(identity: str) -> int | None:
-    return int(identity) if identity.isdigit() else None
-
-
 @dataclass(frozen=True)
 class RightsPlan:
     changes: dict[str, bool]  # identity -> the right to chat it must get
-    to_remove: list[str]  # blocked viewers still connected
+    to_remove: list[str]  # blocked people still connected
 
 
 def chat_rights_plan(*, stream: Stream, participants: list[livekit.Participant]) -> RightsPlan:
     """Decide, with the token's policy, which connected participants' rights are wrong. Reads only."""
-    creator_id = stream.user_id
-    participants = [p for p in participants if p.kind == "STANDARD"]
-    viewer_ids = [v for p in participants if (v := _viewer_id(p.identity)) is not None and v != creator_id]
-    followers = set(
-        Follow.objects.filter(following_id=creator_id, follower_id__in=viewer_ids).values_list(
-            "follower_id", flat=True
-        )
-    )
-    blocked = set(
-        Block.objects.filter(blocker_id=creator_id, blocked_id__in=viewer_ids).values_list(
-            "blocked_id", flat=True
-        )
+    people = [p for p in participants if p.kind == "STANDARD"]  # not the encoder, recorders or agents
+    access = chat_access_by_identity(
+        host=host_of(stream), participant_identities=[p.identity for p in people]
     )
     changes: dict[str, bool] = {}
     to_remove: list[str] = []
-    for participant in participants:
-        viewer_id = _viewer_id(participant.identity)
-        if viewer_id in blocked:
-            to_remove.append(participant.identity)
-            continue
-        is_creator = participant.identity == tokens.host_identity(creator_id)
-        is_guest = tokens.is_guest_identity(participant.identity)
-        if not (is_creator or is_guest or viewer_id is not None):
+    for participant in people:
+        answer = access.get(participant.identity)
+        if answer is None:
             continue  # not an identity this site hands out: leave it as LiveKit has it
-        may_chat, _ = tokens.chat_permission(
-            chat_enabled=stream.is_chat_enabled,
-            followers_only=stream.is_chat_followers_only,
-            is_creator=is_creator,
-            is_guest=is_guest,
-            follows=viewer_id in followers,
-            blocked=False,
-        )
-        if may_chat != participant.can_publish_data:
-            changes[participant.identity] = may_chat
+        if answer.reason == tokens.CHAT_BLOCKED:
+            to_remove.append(participant.identity)
+        elif answer.can_chat != participant.can_publish_data:
+            changes[participant.identity] = answer.can_chat
     return RightsPlan(changes=changes, to_remove=to_remove)
 
 
@@ -91,7 +69,7 @@ def chat_rights_enforce(*, stream: Stream, plan: RightsPlan) -> None:
 
 def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -> FanOutResult:
     """Bring every connected participant's right to chat (or only ``identities``') in line with the rules."""
-    stream = Stream.objects.get(user_id=creator_id)
+    stream = Stream.objects.select_related("user").get(user_id=creator_id)
     participants = livekit.participant_list(room=livekit.room_name_for(creator_id))
     if identities is not None:
         wanted = set(identities)
@@ -102,49 +80,42 @@ def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -
     return FanOutResult(listed=listed, updated=len(plan.changes), removed=len(plan.to_remove))
 
 
-def _retry_later(task, error: livekit.LiveKitError) -> None:
-    if error.kind != livekit.UNAVAILABLE:
-        raise error
-    if task.request.is_eager:
-        # Run inside the request (no broker): retrying here would hold the user's page for minutes.
-        logger.warning("LiveKit unavailable, rights left for reconcile: %s", error)
-        return
-    countdown = min(2 ** (task.request.retries + 1), RETRY_BACKOFF_MAX_SECONDS)
-    raise task.retry(exc=error, countdown=countdown)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(LiveKitUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=12,  # about an hour; after that reconcile sets the rights
+)
+def chat_rights_fan_out(self, *, creator_id: int, identities: list[str] | None = None) -> dict:
+    applied: list[FanOutResult] = []
 
+    def apply() -> None:
+        applied.append(chat_rights_apply(creator_id=creator_id, identities=identities))
 
-@shared_task(bind=True, max_retries=12, acks_late=True)
-def chat_rights_fan_out(self, creator_id: int, identities: list[str] | None = None) -> dict:
     try:
-        result = chat_rights_apply(creator_id=creator_id, identities=identities)
+        failed = livekit_step(self, apply, f"set chat rights in the room of {creator_id}")
     except Stream.DoesNotExist:
         return {"skipped": "stream deleted"}
-    except livekit.LiveKitError as error:
-        _retry_later(self, error)
-        return {"skipped": "LiveKit unavailable"}
-    return result.__dict__
-
-
-@shared_task(bind=True, max_retries=12, acks_late=True)
-def participant_remove_task(self, creator_id: int, identity: str) -> None:
-    try:
-        livekit.participant_remove(room=livekit.room_name_for(creator_id), identity=identity)
-    except livekit.LiveKitError as error:
-        _retry_later(self, error)
-
-
-def _enqueue(task, *args) -> None:
-    try:
-        task.delay(*args)
-    except Exception:  # a broker outage must not fail the user's change; reconcile repairs rights
-        logger.exception("Could not queue %s%r", task.name, args)
+    return {"skipped": failed} if failed else applied[0].__dict__
 
 
 def chat_rights_changed(*, creator_id: int, identities: list[str] | None = None) -> None:
-    """Call from a service that changed who may chat; the fan-out starts once the change is committed."""
-    transaction.on_commit(lambda: _enqueue(chat_rights_fan_out, creator_id, identities))
+    """Call from a service that changed who may chat; the fan-out is queued once the change commits."""
+    schedule(chat_rights_fan_out, creator_id=creator_id, identities=identities)
 
 
-def participant_blocked(*, creator_id: int, viewer_id: int) -> None:
-    """Disconnect a viewer the creator just blocked (their token dies within its short TTL)."""
-    transaction.on_commit(lambda: _enqueue(participant_remove_task, creator_id, str(viewer_id)))
+def relation_changed_receiver(sender, *, user_id: int, other_id: int, **kwargs) -> None:
+    """A follow or block between two users committed (``accounts.signals.relation_changed``).
+
+    If either of them streams, the other's right in that room may have changed (a block either way
+    removes them). Connected in ``StreamsConfig.ready``: accounts never imports streams.
+    """
+    creators = Stream.objects.filter(
+        user_id__in=(user_id, other_id), user__creator_status=CreatorStatus.APPROVED, user__is_active=True
+    ).values_list("user_id", flat=True)
+    for creator_id in creators:
+        viewer_id = other_id if creator_id == user_id else user_id
+        chat_rights_changed(creator_id=creator_id, identities=[user_identity(viewer_id)])

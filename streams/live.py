@@ -31,7 +31,9 @@ from accounts.models import CreatorStatus
 
 from . import livekit as lk
 from .chat_rights import chat_rights_enforce, chat_rights_plan
+from .identities import host_identity
 from .models import Stream, StreamSession, ViewerPresence
+from .selectors import host_changed
 from .tasks import livekit_release, schedule
 
 # Participants that are not people watching: the encoder behind the ingress, recorders and bots.
@@ -121,6 +123,7 @@ def stream_shutdown(*, user_id: int) -> None:
     at_ms = now_ms()
     stream_go_offline(stream=stream, at_ms=at_ms)
     _room_reset(stream, at_ms)  # the room is closed below: nobody stays connected
+    host_changed(user_id=user_id)  # no token is issued from a cached copy once this commits
     schedule(livekit_release, ingress_ids=ingress_ids, room=lk.room_name_for(user_id))
 
 
@@ -129,7 +132,7 @@ def stream_shutdown(*, user_id: int) -> None:
 
 def is_viewer(*, stream: Stream, identity: str, kind: str = "STANDARD") -> bool:
     """Whether a participant in the creator's room counts as a viewer (the creator's self-view does not)."""
-    return kind not in NOT_VIEWER_KINDS and identity not in (f"Host-{stream.user_id}", ROOM_RESET)
+    return kind not in NOT_VIEWER_KINDS and identity not in (host_identity(stream.user_id), ROOM_RESET)
 
 
 def _recount(stream: Stream) -> int:

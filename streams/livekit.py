@@ -42,6 +42,8 @@ from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
 from livekit.protocol import webhook as proto_webhook
 
+from . import identities
+
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
@@ -313,7 +315,7 @@ def ingress_create(*, user_id: int, username: str, ingress_type: str) -> Ingress
         input_type=_INPUT_TYPES[ingress_type],
         name=username,
         room_name=room_name_for(user_id),
-        participant_identity=str(user_id),
+        participant_identity=identities.publisher_identity(user_id),
         participant_name=username,
         # RTMP from OBS is transcoded into simulcast layers; WHIP is passed through as the encoder sent it.
         enable_transcoding=ingress_type == "RTMP",

@@ -24,10 +24,11 @@ from accounts.models import CreatorStatus, User
 from streamit.errors import DomainError
 from streamit.text import clean_line, clean_text
 
-from . import livekit
+from . import livekit, tokens
 from .chat_rights import chat_rights_changed
 from .live import stream_go_offline, stream_key_forget, stream_shutdown
 from .models import Stream
+from .selectors import Host, chat_access, host_changed
 from .tasks import livekit_release, schedule_retry
 
 logger = logging.getLogger(__name__)
@@ -177,6 +178,30 @@ def stream_info_update(
     return stream
 
 
+NO_SUCH_STREAM = "No such stream."
+
+
+def viewer_token_issue(*, viewer: User | None, host: Host, guest_name: str = "") -> tokens.ViewerToken:
+    """A token to watch the host's room, for a signed-in viewer, the creator, or a guest (None).
+
+    The row of the permission table follows from who asks (the creator watching their own room gets the
+    self-view identity, never the encoder's), the right to chat from ``chat_access``. A block either way
+    makes the creator not exist for this viewer: no token, and the same 404 as an unknown name.
+    """
+    access = chat_access(host=host, viewer=viewer)
+    if access.reason == tokens.CHAT_BLOCKED:
+        raise DomainError(NO_SUCH_STREAM, "missing")
+    if access.is_creator:
+        return tokens.creator_self_view_token(
+            user_id=host.user_id, username=host.username, can_chat=access.can_chat
+        )
+    if viewer is not None:
+        return tokens.viewer_token(
+            viewer_id=viewer.pk, host_id=host.user_id, name=viewer.username, can_chat=access.can_chat
+        )
+    return tokens.guest_token(host_id=host.user_id, guest_name=guest_name, can_chat=access.can_chat)
+
+
 def stream_chat_settings_update(
     *,
     stream: Stream,
@@ -197,6 +222,7 @@ def stream_chat_settings_update(
         for name in changed:
             setattr(stream, name, wanted[name])
         stream.save(update_fields=[*changed, "updated_at"])
+        host_changed(user_id=stream.user_id)  # before the fan-out: both run once this commits
         # Delay changes no right (the pages hold messages); enabled and followers-only do.
         if set(changed) - {"is_chat_delayed"}:
             chat_rights_changed(creator_id=stream.user_id)

@@ -55,7 +55,7 @@ def schedule_retry(task, **kwargs) -> None:
     schedule(task, **kwargs)
 
 
-def _livekit_step(task, step: Callable[[], None], what: str) -> str | None:
+def livekit_step(task, step: Callable[[], None], what: str) -> str | None:
     """Run one LiveKit call; returns a final state when it failed and must not be retried."""
     try:
         step()
@@ -85,13 +85,13 @@ def livekit_release(self, *, ingress_ids: list[str] = (), room: str | None = Non
     Both calls treat "not found" as done, so a retry after a partial success is safe.
     """
     for ingress_id in ingress_ids:
-        failed = _livekit_step(
+        failed = livekit_step(
             self, lambda i=ingress_id: livekit.ingress_delete(ingress_id=i), f"delete {ingress_id}"
         )
         if failed:
             return failed
     if room:
-        failed = _livekit_step(self, lambda: livekit.room_delete(room=room), f"close room {room}")
+        failed = livekit_step(self, lambda: livekit.room_delete(room=room), f"close room {room}")
         if failed:
             return failed
     return "done"

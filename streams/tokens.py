@@ -10,14 +10,14 @@ the SDK's ``VideoGrants`` defaults ``can_publish``, ``can_subscribe`` and ``can_
 | guest             | ``guest-<ms>-<random>`` | True      | False       | True          | chat policy      |
 
 The seed's "Creator (OBS)" row is the ingress's publisher identity (the creator's user id), created by
-``streams.livekit.ingress_create``, never a browser token. Identity and room never come from a request.
+``streams.livekit.ingress_create``, never a browser token. Identity and room never come from a request;
+their formats live in ``streams.identities``. Who gets which row, and the facts the chat policy needs,
+are decided by ``streams.services.viewer_token_issue`` (tokens) and ``streams.selectors.chat_access``
+(pages), both through ``chat_permission`` here.
 Tokens live ``LIVEKIT_TOKEN_TTL`` seconds (5 minutes by default): a token outlives a block until it
 expires, and the pages fetch a fresh one at each connect, so a short life costs nothing.
 """
 
-import re
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,10 +26,9 @@ from livekit import api
 
 from streamit.text import clean_line
 
+from . import identities
 from .livekit import room_name_for, ws_url
 
-HOST_IDENTITY_PREFIX = "Host-"
-GUEST_IDENTITY_PREFIX = "guest-"
 GUEST_DEFAULT_NAME = "Guest"
 DISPLAY_NAME_MAX = 40
 # The seed's "add delay to messages": each viewer message is held this long before it is sent.
@@ -41,8 +40,6 @@ CHAT_BLOCKED = "blocked"
 CHAT_FOLLOWERS_ONLY = "followers_only"
 CHAT_SIGN_IN = "sign_in"
 
-_GUEST_IDENTITY = re.compile(r"^guest-\d{13}-[0-9a-f]{8}$")
-
 
 @dataclass(frozen=True)
 class ViewerToken:
@@ -50,14 +47,6 @@ class ViewerToken:
     identity: str
     name: str
     ws_url: str
-
-
-def host_identity(user_id: int) -> str:
-    return f"{HOST_IDENTITY_PREFIX}{user_id}"
-
-
-def is_guest_identity(identity: str) -> bool:
-    return bool(_GUEST_IDENTITY.match(identity))
 
 
 def clean_display_name(name: str, *, default: str = GUEST_DEFAULT_NAME) -> str:
@@ -76,15 +65,17 @@ def chat_permission(
 ) -> tuple[bool, str | None]:
     """May this caller send chat in this creator's room, and if not, why.
 
-    The same answer goes into the token (``can_publish_data``) and into the stream info the page shows.
-    When chat is off nobody chats; the creator is otherwise exempt from followers-only and the delay.
+    The same answer goes into the token (``can_publish_data``), into the stream info the page shows and
+    into the rights of participants already connected (``streams.chat_rights``). A block either way
+    comes first, whatever the settings: the blocked are not in the room at all. When chat is off nobody
+    chats; the creator is otherwise exempt from followers-only and the delay.
     """
+    if blocked:
+        return False, CHAT_BLOCKED
     if not chat_enabled:
         return False, CHAT_DISABLED
     if is_creator:
         return True, None
-    if blocked:
-        return False, CHAT_BLOCKED
     if followers_only and is_guest:
         return False, CHAT_SIGN_IN
     if followers_only and not follows:
@@ -120,7 +111,7 @@ def _token(*, identity: str, name: str, host_id: int, can_chat: bool) -> ViewerT
 def creator_self_view_token(*, user_id: int, username: str, can_chat: bool) -> ViewerToken:
     """The creator watching their own room: a distinct identity so it never evicts the OBS publisher."""
     return _token(
-        identity=host_identity(user_id),
+        identity=identities.host_identity(user_id),
         name=clean_display_name(username, default=str(user_id)),
         host_id=user_id,
         can_chat=can_chat,
@@ -129,7 +120,7 @@ def creator_self_view_token(*, user_id: int, username: str, can_chat: bool) -> V
 
 def viewer_token(*, viewer_id: int, host_id: int, name: str, can_chat: bool) -> ViewerToken:
     return _token(
-        identity=str(viewer_id),
+        identity=identities.user_identity(viewer_id),
         name=clean_display_name(name, default=str(viewer_id)),
         host_id=host_id,
         can_chat=can_chat,
@@ -137,6 +128,9 @@ def viewer_token(*, viewer_id: int, host_id: int, name: str, can_chat: bool) -> 
 
 
 def guest_token(*, host_id: int, guest_name: str, can_chat: bool) -> ViewerToken:
-    # Made by the server, random enough that two guests never share one (a shared identity evicts).
-    identity = f"{GUEST_IDENTITY_PREFIX}{int(time.time() * 1000)}-{secrets.token_hex(4)}"
-    return _token(identity=identity, name=clean_display_name(guest_name), host_id=host_id, can_chat=can_chat)
+    return _token(
+        identity=identities.guest_identity_new(),
+        name=clean_display_name(guest_name),
+        host_id=host_id,
+        can_chat=can_chat,
+    )

@@ -16,11 +16,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from streamit.api_errors import as_domain_error
 from streamit.middleware import accepts_uploads
-from viewers.selectors import chat_access
 
 from . import services
 from .forms import ChatSettingsForm, ConfirmForm, KeyForm, ResetKeyForm, StreamInfoForm
+from .identities import page_identities
 from .models import Stream
+from .selectors import chat_access, host_of
 
 
 def creator_required(view):
@@ -69,7 +70,8 @@ def dashboard(request: HttpRequest, stream: Stream) -> HttpResponse:
         "creator": request.user,
         "info_form": info_form,
         "chat_form": chat_form,
-        "access": chat_access(stream=stream, viewer=request.user),
+        "access": chat_access(host=host_of(stream), viewer=request.user),
+        "identities": page_identities(stream.user_id),
         "poll_seconds": settings.WATCH_POLL_SECONDS,
     }
     return render(request, "streams/dashboard.html", context)

@@ -139,8 +139,8 @@ def test_start_up_with_the_development_livekit_secret_fails():
 
 @pytest.mark.django_db
 def test_seed_demo_creates_the_documented_users_once():
-    from accounts.management.commands.seed_demo import DEMO_PASSWORD
     from accounts.models import User
+    from streams.management.commands.seed_demo import DEMO_PASSWORD
 
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())

@@ -1,7 +1,8 @@
 """The viewer API: stream lookup, viewer tokens, lists, search, follow and block (JSON names as the seed's).
 
-Who may chat is decided here, on the server, and written into the token (``streams.tokens``); the stream
-info answers the same question for the page. A creator who blocked the caller does not exist for them: 404.
+Who may chat is decided on the server, by ``streams.selectors.chat_access``: written into the token
+(``streams.services.viewer_token_issue``) and answered in the stream info for the page. A creator who
+blocked the caller, or whom the caller blocked, does not exist for them: 404.
 """
 
 from django.core.cache import cache
@@ -18,12 +19,14 @@ from accounts.models import User
 from accounts.validators import could_be_username
 from streamit.api_errors import error_responses
 from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
+from streams import selectors as stream_selectors
+from streams import services as stream_services
 from streams import tokens
 from streams.api import ThumbnailUrlField
 
 from . import selectors
 
-NOT_FOUND = "No such stream."
+NOT_FOUND = stream_services.NO_SUCH_STREAM
 ERRORS = error_responses(
     {
         400: "Invalid input: `detail`, and `fields` by name",
@@ -83,7 +86,7 @@ class StreamInfoSerializer(StreamCardSerializer):
     canChat = serializers.SerializerMethodField()
     chatBlockedReason = serializers.SerializerMethodField()
 
-    def _access(self) -> selectors.ChatAccess:
+    def _access(self) -> stream_selectors.ChatAccess:
         return self.context["access"]
 
     def get_chatDelaySeconds(self, stream) -> int:  # noqa: N802
@@ -106,7 +109,7 @@ class ViewerStreamApi(APIView):
     @extend_schema(responses={200: StreamInfoSerializer, 404: ERRORS[404]}, operation_id="viewer_stream")
     def get(self, request, username: str):
         stream = _stream_or_404(request, username)
-        access = selectors.chat_access(stream=stream, viewer=_viewer(request))
+        access = stream_selectors.chat_access(host=stream_selectors.host_of(stream), viewer=_viewer(request))
         return Response(StreamInfoSerializer(stream, context={"access": access}).data)
 
 
@@ -147,42 +150,15 @@ class ViewerTokenApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        viewer = _viewer(request)
         if "hostId" in data.validated_data:
-            host = selectors.host_get(user_id=data.validated_data["hostId"])
+            host = stream_selectors.host_get(user_id=data.validated_data["hostId"])
         else:
-            host = selectors.host_get(username=data.validated_data["username"])
+            host = stream_selectors.host_get(username=data.validated_data["username"])
         if host is None:
             raise NotFound(NOT_FOUND)
-        is_creator = viewer is not None and viewer.pk == host.user_id
-        relation = (
-            selectors.relation_to_host(viewer=viewer, host_id=host.user_id)
-            if viewer and not is_creator
-            else None
+        issued = stream_services.viewer_token_issue(
+            viewer=_viewer(request), host=host, guest_name=data.validated_data.get("guestName", "")
         )
-        if relation is not None and relation.blocked:
-            raise NotFound(NOT_FOUND)  # a block either way: the creator does not exist for this viewer
-        can_chat, _ = tokens.chat_permission(
-            chat_enabled=host.is_chat_enabled,
-            followers_only=host.is_chat_followers_only,
-            is_creator=is_creator,
-            is_guest=viewer is None,
-            follows=relation is not None and relation.follows,
-            blocked=False,
-        )
-        if is_creator:
-            # The creator watching their own room gets the self-view identity, never the publisher's.
-            issued = tokens.creator_self_view_token(
-                user_id=viewer.pk, username=viewer.username, can_chat=can_chat
-            )
-        elif viewer is not None:
-            issued = tokens.viewer_token(
-                viewer_id=viewer.pk, host_id=host.user_id, name=viewer.username, can_chat=can_chat
-            )
-        else:
-            issued = tokens.guest_token(
-                host_id=host.user_id, guest_name=data.validated_data.get("guestName", ""), can_chat=can_chat
-            )
         return Response(self.OutputSerializer(issued).data)
 
 

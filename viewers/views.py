@@ -13,6 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
 from streams import tokens
+from streams.identities import page_identities
+from streams.selectors import chat_access, host_of
 
 from . import selectors
 
@@ -54,7 +56,7 @@ def creator(request: HttpRequest, username: str) -> HttpResponse:
     context = {
         "creator": stream.user,
         "stream": stream,
-        "is_following": selectors.chat_access(stream=stream, viewer=viewer).follows,
+        "is_following": chat_access(host=host_of(stream), viewer=viewer).follows,
         "sessions": stream.sessions.all()[:10],
     }
     return render(request, "viewers/creator.html", context)
@@ -64,10 +66,11 @@ def watch(request: HttpRequest, username: str) -> HttpResponse:
     stream, viewer = _stream_for_page(request, username)
     if stream.user.username != username:
         return redirect("viewers:watch", stream.user.username, permanent=True)
-    access = selectors.chat_access(stream=stream, viewer=viewer)
+    access = chat_access(host=host_of(stream), viewer=viewer)
     context = {
         "creator": stream.user,
         "stream": stream,
+        "identities": page_identities(stream.user_id),
         "is_following": access.follows,
         "can_chat": access.can_chat,
         "chat_reason": access.reason,

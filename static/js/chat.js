@@ -21,17 +21,26 @@ export function reasonText(reason) {
   return REASONS[reason] || REASONS.not_allowed;
 }
 
+// The identity formats the server hands the page in data-* attributes (streams/identities.py), so they
+// are never typed again here: the encoder's and the creator's self-view identity, the guest prefix and
+// the pattern of a registered viewer's identity.
+export function identitiesOf(element) {
+  const { publisherIdentity, hostIdentity, guestPrefix, userIdentityPattern } = element.dataset;
+  return { publisher: publisherIdentity, host: hostIdentity, guestPrefix, userPattern: new RegExp(userIdentityPattern) };
+}
+
 // Who sent a message, as shown: guests are marked so a guest cannot pass for a registered user.
-export function describeSender(identity, name, hostId) {
-  const isGuest = identity.startsWith('guest-');
-  const isHost = identity === String(hostId) || identity === `Host-${hostId}`;
+// ids: identitiesOf(the hook element).
+export function describeSender(identity, name, ids) {
+  const isGuest = identity.startsWith(ids.guestPrefix);
+  const isHost = identity === ids.publisher || identity === ids.host;
   return { name: (name || identity).slice(0, 50), isGuest, isHost };
 }
 
 // A registered viewer (their identity is their user id): the only kind of participant a creator can block.
-export function isBlockable(identity, hostId) {
-  const { isGuest, isHost } = describeSender(identity, '', hostId);
-  return !isGuest && !isHost && /^\d+$/.test(identity);
+export function isBlockable(identity, ids) {
+  const { isGuest, isHost } = describeSender(identity, '', ids);
+  return !isGuest && !isHost && ids.userPattern.test(identity);
 }
 
 function csrfToken() {
@@ -115,12 +124,13 @@ export function renderMessage(list, { name, text, isGuest = false, isHost = fals
 }
 
 export class ChatPanel {
-  // root: the [data-chat] element. Its data-* attributes: hostId, canChat ("true"/"false"), reason,
+  // root: the [data-chat] element. Its data-* attributes: the identity formats (see identitiesOf),
+  // canChat ("true"/"false"), reason,
   // delaySeconds (slow mode; 0 for the creator), and it contains [data-chat-messages], [data-chat-form],
   // [data-chat-input], [data-chat-send] and [data-chat-state].
   constructor(root) {
     this.root = root;
-    this.hostId = root.dataset.hostId;
+    this.identities = identitiesOf(root);
     this.delaySeconds = Number(root.dataset.delaySeconds || 0);
     this.list = root.querySelector('[data-chat-messages]');
     this.form = root.querySelector('[data-chat-form]');
@@ -166,10 +176,10 @@ export class ChatPanel {
 
   receive(identity, text) {
     const participant = this.room?.remoteParticipants?.get(identity);
-    const sender = describeSender(identity, participant?.name, this.hostId);
+    const sender = describeSender(identity, participant?.name, this.identities);
     const item = renderMessage(this.list, { ...sender, text });
     // The creator can block the registered viewer behind a line (their name is their username).
-    if (this.blockUrl && participant?.name && isBlockable(identity, this.hostId)) {
+    if (this.blockUrl && participant?.name && isBlockable(identity, this.identities)) {
       item.querySelector('.chat-text').before(blockButton(participant.name, (name) => this.block(name)), ' ');
     }
   }
@@ -250,7 +260,7 @@ export class ChatPanel {
     try {
       await this.room.localParticipant.sendText(text, { topic: CHAT_TOPIC });
       const me = this.room.localParticipant;
-      renderMessage(this.list, { ...describeSender(me.identity, me.name, this.hostId), text });
+      renderMessage(this.list, { ...describeSender(me.identity, me.name, this.identities), text });
     } catch (error) {
       renderMessage(this.list, { system: true, text: 'Your message could not be sent.' });
     }
@@ -259,11 +269,12 @@ export class ChatPanel {
 
 // The creator's list of people in the room, from the room itself, each registered viewer with Block.
 export class PeoplePanel {
-  // root: [data-people] with data-host-id and data-block-url; contains [data-people-list], [data-people-empty].
+  // root: [data-people] with the identity formats (see identitiesOf) and data-block-url; contains
+  // [data-people-list], [data-people-empty].
   constructor(root, chat) {
     this.root = root;
     this.chat = chat;
-    this.hostId = root.dataset.hostId;
+    this.identities = identitiesOf(root);
     this.blockUrl = root.dataset.blockUrl;
     this.list = root.querySelector('[data-people-list]');
     this.empty = root.querySelector('[data-people-empty]');
@@ -294,14 +305,14 @@ export class PeoplePanel {
 
   render() {
     const people = [...(this.room?.remoteParticipants?.values() ?? [])]
-      .filter((p) => !describeSender(p.identity, p.name, this.hostId).isHost)
+      .filter((p) => !describeSender(p.identity, p.name, this.identities).isHost)
       .sort((a, b) => (a.name || a.identity).localeCompare(b.name || b.identity));
     this.list.replaceChildren(...people.map((participant) => this.item(participant)));
     this.empty.hidden = people.length > 0;
   }
 
   item(participant) {
-    const sender = describeSender(participant.identity, participant.name, this.hostId);
+    const sender = describeSender(participant.identity, participant.name, this.identities);
     const item = document.createElement('li');
     item.dataset.person = participant.identity;
     item.dataset.name = participant.name || '';
@@ -314,7 +325,7 @@ export class PeoplePanel {
       badge.className = 'badge guest';
       badge.textContent = 'guest';
       item.append(badge);
-    } else if (participant.name && isBlockable(participant.identity, this.hostId)) {
+    } else if (participant.name && isBlockable(participant.identity, this.identities)) {
       item.append(blockButton(participant.name, (username) => this.block(username)));
     }
     return item;

@@ -49,7 +49,7 @@ class WatchPage {
     this.el = el;
     el.watchPage = this; // a handle for tests driving the room's events
     this.config = el.dataset;
-    this.hostId = String(el.dataset.hostId);
+    this.publisherIdentity = el.dataset.publisherIdentity; // the encoder's identity, from the server
     this.pollSeconds = Number(el.dataset.pollSeconds || 10);
     this.offlineCard = el.querySelector('[data-offline-card]');
     this.goneCard = el.querySelector('[data-gone-card]');
@@ -192,7 +192,7 @@ class WatchPage {
   }
 
   isHost(participant) {
-    return participant?.identity === this.hostId;
+    return participant?.identity === this.publisherIdentity;
   }
 
   async connect() {

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from livekit import api
 
-from streams import tokens
+from streams import identities, tokens
 
 SECRET = "test-secret-that-is-at-least-32-bytes-long-0123"
 
@@ -60,7 +60,7 @@ def test_a_guest_gets_a_server_made_identity(can_chat):
     issued = tokens.guest_token(host_id=7, guest_name="Zoe", can_chat=can_chat)
     claims = decode(issued.token)
     assert claims.identity == issued.identity
-    assert tokens.is_guest_identity(issued.identity)
+    assert identities.is_guest_identity(issued.identity)
     stamp = int(issued.identity.split("-")[1])
     assert abs(stamp - time.time() * 1000) < 60_000
     assert claims.name == "Zoe"

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Block, Follow
 from conftest import make_user
-from streams import tokens
+from streams import identities, tokens
 
 CHAT_SETTINGS = list(itertools.product([True, False], repeat=3))  # enabled, delayed, followers-only
 
@@ -159,7 +159,7 @@ def test_the_token_carries_the_server_decided_right_to_chat(
     }[who]
     assert claims.identity == data["identity"] == expected_identity
     if who == "guest":
-        assert tokens.is_guest_identity(data["identity"]) and data["name"] == "Zoe"
+        assert identities.is_guest_identity(data["identity"]) and data["name"] == "Zoe"
     assert claims.video.room == str(creator.pk)
     assert claims.video.room_join is True
     assert claims.video.can_publish is False

@@ -1,3 +1,4 @@
+# In streams, not accounts: approving the demo creator creates their Stream (accounts never imports streams).
 from django.core.management.base import BaseCommand
 from django.db import transaction
 

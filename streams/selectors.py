@@ -1,0 +1,235 @@
+"""Who may chat in a creator's room, and the creator as a token request needs them (cached).
+
+``chat_access`` is the one answer to "may this person chat here, and why not": the token
+(``services.viewer_token_issue``), the pages, and the rights of people already connected
+(``chat_rights``) all take it from here, and it takes the rule itself from ``tokens.chat_permission``.
+
+The host (the creator's chat settings) is read on every token request, so it is cached. A cached copy
+must never outlive a change, nor be brought back by a request that read the row just before the change
+committed: each copy carries the host's generation, read before the row, and ``host_changed`` bumps the
+generation once the change commits. A copy made from a read that raced a change is stored under the
+old generation and so is never served.
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, Q
+
+from accounts.models import Block, CreatorStatus, Follow, User
+from accounts.validators import could_be_username
+
+from . import identities, tokens
+from .models import Stream
+
+HOST_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the chat policy and a token need to know about the creator; the same for every caller."""
+
+    user_id: int
+    username: str
+    is_chat_enabled: bool
+    is_chat_followers_only: bool
+    is_chat_delayed: bool
+
+
+def host_of(stream: Stream) -> Host:
+    """The host of a stream already read (its user with it)."""
+    return Host(
+        user_id=stream.user_id,
+        username=stream.user.username,
+        is_chat_enabled=stream.is_chat_enabled,
+        is_chat_followers_only=stream.is_chat_followers_only,
+        is_chat_delayed=stream.is_chat_delayed,
+    )
+
+
+# --- The host, cached ----------------------------------------------------------------------------------
+
+
+def _generation_key(user_id: int) -> str:
+    return f"host-gen:{user_id}"
+
+
+def _host_key(user_id: int) -> str:
+    return f"host:{user_id}"
+
+
+def _name_key(username: str) -> str:
+    return f"host-id:{username.lower()}"
+
+
+def _bump(user_id: int) -> None:
+    try:
+        cache.incr(_generation_key(user_id))
+    except ValueError:  # no generation yet (or evicted): any new value retires every copy made before
+        cache.set(_generation_key(user_id), time.time_ns(), None)
+
+
+def host_changed(*, user_id: int) -> None:
+    """Call where a creator's chat settings, approval, activity or name are written.
+
+    Once the change commits, no cached copy made before it is served again (at once outside a
+    transaction). Invalidating before the commit would let a request in between cache the old row.
+    """
+    transaction.on_commit(lambda: _bump(user_id))
+
+
+def _approved(**lookup):
+    return Stream.objects.filter(user__creator_status=CreatorStatus.APPROVED, user__is_active=True, **lookup)
+
+
+def _host_row(**lookup) -> Host | None:
+    row = (
+        _approved(**lookup)
+        .values_list(
+            "user_id", "user__username", "is_chat_enabled", "is_chat_followers_only", "is_chat_delayed"
+        )
+        .first()
+    )
+    return Host(*row) if row else None
+
+
+def _host_by_id(user_id: int) -> Host | None:
+    key, generation_key = _host_key(user_id), _generation_key(user_id)
+    found = cache.get_many([key, generation_key])
+    generation = found.get(generation_key)
+    if generation is None:
+        cache.add(generation_key, time.time_ns(), None)
+        generation = cache.get(generation_key)
+    cached = found.get(key)
+    if cached is not None and generation is not None and cached[0] == generation:
+        return cached[1]
+    # The generation was read before the row: if a change commits after this read, the copy stored
+    # below carries the generation that change retires.
+    host = _host_row(user_id=user_id)
+    if host is not None and generation is not None:
+        cache.set(key, (generation, host), HOST_CACHE_SECONDS)
+    return host
+
+
+def host_get(*, username: str | None = None, user_id: int | None = None) -> Host | None:
+    """The approved, active creator by username (any case) or id; from the cache when it is current."""
+    if username is None:
+        return _host_by_id(user_id)
+    if not could_be_username(username):
+        return None
+    # The name only leads to the id (a rename is checked below); the host itself is cached by id.
+    user_id = cache.get(_name_key(username))
+    if user_id is None:
+        user_id = _approved(user__username__lower=username.lower()).values_list("user_id", flat=True).first()
+        if user_id is None:
+            return None
+        cache.set(_name_key(username), user_id, HOST_CACHE_SECONDS)
+    host = _host_by_id(user_id)
+    if host is not None and host.username.lower() == username.lower():
+        return host
+    # Renamed, revoked or gone since the name was cached: forget it and answer from the database.
+    cache.delete(_name_key(username))
+    return _host_row(user__username__lower=username.lower())
+
+
+# --- Who may chat --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatAccess:
+    is_creator: bool
+    is_guest: bool
+    follows: bool
+    blocked: bool  # a block either way: the creator does not exist for this person
+    can_chat: bool
+    reason: str | None  # why not (tokens.CHAT_*), for the page to put in words
+    # The seed's "delay messages": held before sending, for everyone but the creator.
+    delayed: bool
+
+
+def _access(host: Host, *, is_creator: bool, is_guest: bool, follows: bool, blocked: bool) -> ChatAccess:
+    can_chat, reason = tokens.chat_permission(
+        chat_enabled=host.is_chat_enabled,
+        followers_only=host.is_chat_followers_only,
+        is_creator=is_creator,
+        is_guest=is_guest,
+        follows=follows,
+        blocked=blocked,
+    )
+    return ChatAccess(
+        is_creator=is_creator,
+        is_guest=is_guest,
+        follows=follows,
+        blocked=blocked,
+        can_chat=can_chat,
+        reason=reason,
+        delayed=host.is_chat_delayed and not is_creator,
+    )
+
+
+def chat_access(*, host: Host, viewer: User | None) -> ChatAccess:
+    """May this visitor (None: a guest) chat in the host's room, and why not.
+
+    Follow and block are read fresh, in one query, on every call: a block is never stale.
+    """
+    if viewer is None or viewer.pk == host.user_id:
+        is_creator = viewer is not None
+        return _access(host, is_creator=is_creator, is_guest=not is_creator, follows=False, blocked=False)
+    facts = (
+        User.objects.filter(pk=viewer.pk)
+        .annotate(
+            follows=Exists(Follow.objects.filter(follower=viewer, following_id=host.user_id)),
+            blocked=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=host.user_id, blocked=viewer) | Q(blocker=viewer, blocked_id=host.user_id)
+                )
+            ),
+        )
+        .values("follows", "blocked")
+        .get()
+    )
+    return _access(
+        host, is_creator=False, is_guest=False, follows=bool(facts["follows"]), blocked=bool(facts["blocked"])
+    )
+
+
+def chat_access_by_identity(*, host: Host, participant_identities: list[str]) -> dict[str, ChatAccess]:
+    """``chat_access`` for people already in the room, by their identity, in two queries for any number.
+
+    Identities this site does not hand out (the encoder's, a bot's) are left out: nothing to decide.
+    """
+    viewer_ids = {
+        identity: user_id
+        for identity in participant_identities
+        if (user_id := identities.user_id_from_identity(identity)) is not None and user_id != host.user_id
+    }
+    ids = set(viewer_ids.values())
+    followers = set(
+        Follow.objects.filter(following_id=host.user_id, follower_id__in=ids).values_list(
+            "follower_id", flat=True
+        )
+    )
+    blocked = {
+        a if b == host.user_id else b
+        for a, b in Block.objects.filter(
+            Q(blocker_id=host.user_id, blocked_id__in=ids) | Q(blocker_id__in=ids, blocked_id=host.user_id)
+        ).values_list("blocker_id", "blocked_id")
+    }
+    answers = {}
+    for identity in participant_identities:
+        if identity == identities.host_identity(host.user_id):
+            answers[identity] = _access(host, is_creator=True, is_guest=False, follows=False, blocked=False)
+        elif identities.is_guest_identity(identity):
+            answers[identity] = _access(host, is_creator=False, is_guest=True, follows=False, blocked=False)
+        elif identity in viewer_ids:
+            user_id = viewer_ids[identity]
+            answers[identity] = _access(
+                host,
+                is_creator=False,
+                is_guest=False,
+                follows=user_id in followers,
+                blocked=user_id in blocked,
+            )
+    return answers

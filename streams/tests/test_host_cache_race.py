@@ -1,0 +1,86 @@
+"""Chat switched off while guests keep asking for tokens: after the commit, no token may grant chat.
+
+Issue 14 #8: the cached host was dropped inside the transaction, so a token request in that gap cached the
+old row again for minutes (5 of 250 toggles granted canPublishData with chat off). Real threads, real
+commits, PostgreSQL.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from livekit import api as lk_api
+
+from streams import services
+from streams.models import Stream
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+CLIENTS = 6
+TOGGLES = 30
+
+
+@pytest.fixture
+def unthrottled(monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = dict.fromkeys(SimpleRateThrottle.THROTTLE_RATES, "1000000/min")
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+
+
+def test_no_token_grants_chat_once_chat_off_has_committed(livekit, creator, unthrottled):
+    verifier = lk_api.TokenVerifier(livekit.api_key, livekit.api_secret)
+    grants: list[tuple[float, float, bool]] = []  # (asked at, answered at, can_publish_data)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def guest():
+        client = Client()
+        try:
+            while not stop.is_set():
+                asked = time.monotonic()
+                response = client.post(
+                    "/api/viewer/token", {"username": "alice"}, content_type="application/json"
+                )
+                answered = time.monotonic()
+                assert response.status_code == 200, response.content
+                grants.append(
+                    (asked, answered, verifier.verify(response.json()["token"]).video.can_publish_data)
+                )
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guest) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    off_windows: list[tuple[float, float]] = []  # chat off committed .. chat on begins
+    try:
+        for _ in range(TOGGLES):
+            services.stream_chat_settings_update(
+                stream=Stream.objects.get(user=creator), is_chat_enabled=False
+            )
+            committed = time.monotonic()
+            time.sleep(0.03)  # guests keep asking while chat is off
+            turning_on = time.monotonic()
+            services.stream_chat_settings_update(
+                stream=Stream.objects.get(user=creator), is_chat_enabled=True
+            )
+            off_windows.append((committed, turning_on))
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    assert errors == []
+
+    inside = [
+        granted
+        for asked, answered, granted in grants
+        if any(off <= asked and answered <= on for off, on in off_windows)
+    ]
+    assert len(inside) >= TOGGLES  # the race was run: tokens were asked for while chat was off
+    assert sum(inside) == 0, f"{sum(inside)} of {len(inside)} tokens granted chat after chat-off committed"
