@@ -20,12 +20,11 @@ from . import livekit, tokens
 from .identities import user_identity
 from .models import Stream
 from .selectors import chat_access_by_identity, host_of
-from .tasks import LiveKitUnavailable, livekit_step, schedule
+from .tasks import LIVEKIT_RETRY, livekit_step, schedule
 
 logger = logging.getLogger(__name__)
 
 FAN_OUT_CONCURRENCY = 16
-RETRY_BACKOFF_MAX_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -80,15 +79,7 @@ def chat_rights_apply(*, creator_id: int, identities: list[str] | None = None) -
     return FanOutResult(listed=listed, updated=len(plan.changes), removed=len(plan.to_remove))
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(LiveKitUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=12,  # about an hour; after that reconcile sets the rights
-)
+@shared_task(**LIVEKIT_RETRY, max_retries=12)  # about 45 minutes of backoff; then reconcile sets them
 def chat_rights_fan_out(self, *, creator_id: int, identities: list[str] | None = None) -> dict:
     applied: list[FanOutResult] = []
 

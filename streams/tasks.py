@@ -70,15 +70,18 @@ def livekit_step(task, step: Callable[[], None], what: str) -> str | None:
     return None
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(LiveKitUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=None,  # a leaked key must die: keep trying while LiveKit is down
-)
+# How every task that calls LiveKit through ``livekit_step`` is retried (Celery's own backoff, jittered).
+LIVEKIT_RETRY = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": (LiveKitUnavailable,),
+    "retry_backoff": 2,
+    "retry_backoff_max": RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+}
+
+
+@shared_task(**LIVEKIT_RETRY, max_retries=None)  # a leaked key must die: keep trying while LiveKit is down
 def livekit_release(self, *, ingress_ids: list[str] = (), room: str | None = None) -> str:
     """Delete ingresses (replaced or revoked keys), then close a room (disconnecting everyone in it).
 

@@ -104,6 +104,7 @@ def test_a_hostile_guest_name_comes_back_cleaned(raw, cleaned):
         (False, False, False, False, True, False, (False, "chat_disabled")),
         (True, True, True, False, False, False, (True, None)),
         (True, False, False, False, False, True, (False, "blocked")),
+        (False, True, False, False, True, True, (False, "blocked")),  # a block says so, whatever the settings
         (True, True, False, True, False, False, (False, "sign_in")),
         (True, False, False, True, False, False, (True, None)),
         (True, True, False, False, False, False, (False, "followers_only")),
@@ -112,14 +113,5 @@ def test_a_hostile_guest_name_comes_back_cleaned(raw, cleaned):
     ],
 )
 def test_the_chat_policy(enabled, followers_only, is_creator, is_guest, follows, blocked, expected):
-    assert (
-        tokens.chat_permission(
-            chat_enabled=enabled,
-            followers_only=followers_only,
-            is_creator=is_creator,
-            is_guest=is_guest,
-            follows=follows,
-            blocked=blocked,
-        )
-        == expected
-    )
+    facts = {"is_creator": is_creator, "is_guest": is_guest, "follows": follows, "blocked": blocked}
+    assert tokens.chat_permission(chat_enabled=enabled, followers_only=followers_only, **facts) == expected
