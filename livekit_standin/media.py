@@ -201,13 +201,44 @@ class SoftTone(AudioStreamTrack):
         return out
 
 
+class FileVideo(PatternVideo):
+    """A local video file instead of the pattern, played in a loop (decoded with PyAV, scaled to
+    640×360 at 15 fps, encoded once for every subscriber like the pattern)."""
+
+    def __init__(self, title: str, path: str):
+        super().__init__(title)
+        self.path = path
+        with av.open(path) as container:  # refuse an unreadable file now, not in the encoder's thread
+            if not container.streams.video:
+                raise ValueError(f"{path} has no video stream")
+        self._frames = None
+
+    def _decoded(self):
+        while True:
+            with av.open(self.path) as container:
+                stream = container.streams.video[0]
+                rate = float(stream.average_rate or FPS)
+                shown = 0.0
+                for index, frame in enumerate(container.decode(stream)):
+                    # Keep the file's speed at our frame rate: skip frames (or show one twice).
+                    while shown <= index * FPS / rate:
+                        yield frame
+                        shown += 1
+
+    def draw(self, n: int) -> av.VideoFrame:
+        if self._frames is None:
+            self._frames = self._decoded()
+        frame = next(self._frames)
+        return frame.reformat(width=WIDTH, height=HEIGHT, format="yuv420p")
+
+
 class Publisher:
     """A simulated encoder in a room (the ingress participant): its published tracks, and a track of its
     own for each subscriber."""
 
-    def __init__(self, *, sid: str, identity: str, tracks: list, title: str):
+    def __init__(self, *, sid: str, identity: str, tracks: list, video: PatternVideo):
         self.sid, self.identity, self.tracks = sid, identity, tracks
-        self.video = PatternVideo(title)
+        self.video = video
 
     def subscribe(self, kind: str) -> MediaStreamTrack:
         """On the event loop."""

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+import av
 import jwt
 from aiohttp import web
 from google.protobuf import json_format
@@ -219,8 +220,11 @@ class StandIn:
         if wait:
             self.flush()
 
-    def encoder_start(self, ingress_id: str, *, wait: bool = True) -> None:
-        """OBS starts publishing to the ingress: it goes PUBLISHING and its publisher joins the room."""
+    def encoder_start(self, ingress_id: str, *, wait: bool = True, file: str | None = None) -> None:
+        """OBS starts publishing to the ingress: it goes PUBLISHING and its publisher joins the room,
+        publishing the test pattern (or ``file``, a local video played in a loop) and a soft tone."""
+        # An unreadable file fails here, before anything changes.
+        video = media.FileVideo(file, file) if file else None
         with self.state.lock:
             info = self.state.ingress(ingress_id)
             now = now_ns()
@@ -264,7 +268,7 @@ class StandIn:
             sid=joined.sid,
             identity=joined.identity,
             tracks=list(joined.tracks),
-            title=started.participant_name or started.participant_identity,
+            video=video or media.PatternVideo(started.participant_name or started.participant_identity),
         )
         with self._lock:
             self.publishers.setdefault(started.room_name, {})[joined.identity] = publisher
@@ -363,10 +367,16 @@ class StandIn:
             ]
         if not matches:
             return web.json_response({"detail": "no such ingress"}, status=404)
-        action = self.encoder_start if data.get("action") == "start" else self.encoder_stop
+        if data.get("action") == "start":
+            action = functools.partial(self.encoder_start, file=data.get("file") or None)
+        else:
+            action = self.encoder_stop
         loop = asyncio.get_running_loop()
-        for ingress_id in matches:
-            await loop.run_in_executor(None, action, ingress_id)
+        try:
+            for ingress_id in matches:
+                await loop.run_in_executor(None, action, ingress_id)
+        except (OSError, ValueError, av.error.FFmpegError) as error:
+            return web.json_response({"detail": f"cannot play that file: {error}"}, status=400)
         return web.json_response({"ingresses": matches})
 
     async def _control_participants(self, request: web.Request) -> web.Response:

@@ -66,3 +66,20 @@ def test_it_names_the_url_when_no_stand_in_answers(livekit, stream, settings):
 def test_an_unknown_user_is_refused(db):
     with pytest.raises(CommandError, match="has no stream"):
         call_command("simulate_stream", "nobody", "start")
+
+
+def test_start_with_a_file_makes_the_encoder_play_it(site, livekit, stream, tmp_path):
+    from livekit_standin.tests.test_media import make_video
+
+    clip = tmp_path / "clip.mp4"
+    make_video(clip)
+    call_command("simulate_stream", "alice", "start", "--file", str(clip))
+    livekit.flush()
+    assert _status(stream) == (True, 0)
+    [publisher] = livekit.publishers_in(lk.room_name_for(stream.user_id))
+    assert publisher.video.path == str(clip.resolve())
+
+    (tmp_path / "broken.mp4").write_text("not a video")
+    call_command("simulate_stream", "alice", "stop")
+    with pytest.raises(CommandError, match="cannot play that file"):
+        call_command("simulate_stream", "alice", "start", "--file", str(tmp_path / "broken.mp4"))

@@ -8,6 +8,7 @@ LIVEKIT_URL (it serves its control API on that port) and delivering to the site.
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -33,8 +34,14 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("action", choices=["start", "stop", "viewers"])
         parser.add_argument("count", nargs="?", type=int, help="with viewers: how many should be watching")
+        parser.add_argument(
+            "--file",
+            help="with start: a local video file the encoder plays in a loop instead of the test pattern",
+        )
 
-    def handle(self, *args, username: str, action: str, count: int | None, **options) -> None:
+    def handle(
+        self, *args, username: str, action: str, count: int | None, file: str | None = None, **options
+    ) -> None:
         user = User.objects.filter(username__lower=username.lower()).first()
         stream = Stream.objects.filter(user=user).first() if user else None
         if stream is None:
@@ -50,7 +57,10 @@ class Command(BaseCommand):
             # Counts follow the people connected, even across an encoder restart; the simulated audience
             # goes home with the stream, as the viewers of a finished stream do.
             self._viewers(stream, 0)
-        self._post("/_standin/encoder", {"ingressId": stream.ingress_id, "action": action})
+        payload = {"ingressId": stream.ingress_id, "action": action}
+        if action == "start" and file:
+            payload["file"] = str(Path(file).resolve())  # the stand-in may run in another directory
+        self._post("/_standin/encoder", payload)
         self.stdout.write(f"Encoder of {user.username} {'started' if action == 'start' else 'stopped'}.")
 
     def _viewers(self, stream: Stream, count: int) -> None:
