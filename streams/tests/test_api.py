@@ -359,9 +359,6 @@ def test_the_schema_lists_the_stream_endpoints(client):
         ("/api/stream/chat-settings", "put"),
         ("/api/stream/status", "get"),
         ("/api/stream/creator-token", "post"),
-        # ours, beyond the seed's nine
-        ("/api/stream/analytics", "get"),
-        ("/api/stream/analytics/{session_id}", "get"),
     }
     assert "503" in paths["/api/stream/ingress"]["post"]["responses"]
 
