@@ -163,3 +163,36 @@ def test_a_ten_hour_stream_stays_within_its_row_bound(creator):
     rows = SeriesPoint.objects.filter(session=session).count()
     assert rows == (bucket_of(end - 1) - bucket_of(start)) // BUCKET_MS + 1 == 2401
     assert _figures(session)[0] == 5  # ten-minute visits, one every two minutes
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
+def test_a_room_reset_and_lost_leaves_give_one_result_in_any_order(client, livekit, stream, seed):
+    """The room closes at minute 45 (everyone out; 102's leave is never sent), viewers come back after."""
+    from conftest import make_creator
+    from webhooks.tests.deliveries import room_event
+
+    visits = [("101", 1, 30), ("102", 10, None), ("103", 40, 50), ("102", 46, 70), ("104", 60, None)]
+
+    def story(target):
+        items = deliveries(livekit, target, visits=visits, end=90)
+        items.append(room_event(livekit, "room_finished", target, created_at=(T0 + 45 * MIN) // 1000))
+        return items
+
+    send(client, story(stream))
+    session = StreamSession.objects.get(stream=stream)
+    expected = _series(session), _figures(session)
+    # 102's first connection [10, 45) and 103's [40, 45) are cut by the close.
+    assert expected[1] == (2, (29 + 35 + 5 + 24 + 30) * MIN, 4)
+    assert [v for b, v, *_ in expected[0] if b == T0 + 44 * MIN] == [2]
+    assert [v for b, v, *_ in expected[0] if b == T0 + 45 * MIN] == [0]
+
+    other = make_creator("erin").stream
+    other.ingress_id = "IN_analytics03"
+    other.save()
+    start, *rest = story(other)
+    rng = random.Random(seed)
+    rng.shuffle(rest)
+    send(client, [start, *rest, *rng.sample(rest, 3)])
+
+    other_session = StreamSession.objects.get(stream=other)
+    assert (_series(other_session), _figures(other_session)) == expected
