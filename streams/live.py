@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.models import CreatorStatus
 
@@ -246,7 +246,8 @@ def live_reconcile_plan() -> list[Repair]:
 
     Webhooks can be lost, so LiveKit is the truth: a stream is live when its ingress is publishing (and its
     creator still approved); a live room's viewers are its participants; an ingress in one of our rooms
-    that no stream points to (left by a reset that failed half-way) is deleted. Raises LiveKitError.
+    that no stream points to (left by a reset that failed half-way) is deleted, and so are the key and the
+    room of a creator who may not stream (a revocation LiveKit did not hear of). Raises LiveKitError.
     """
     ingresses = lk.ingress_list()
     by_id = {ingress.ingress_id: ingress for ingress in ingresses}
@@ -309,6 +310,21 @@ def live_reconcile_plan() -> list[Repair]:
                         partial(presence_sync, stream=stream, joined_at_ms=viewers),
                     )
                 )
+    # A revocation whose room could not be closed (LiveKit down, no worker) left its viewers connected.
+    handled = {stream.user_id for stream in streams if not stream.user.is_approved_creator}
+    occupied = {
+        user_id: room.name
+        for room in lk.room_list()
+        if room.num_participants and (user_id := lk.user_id_from_room(room.name)) is not None
+    }
+    may_stream = set(_approved(occupied).values_list("user_id", flat=True))
+    for user_id, room in occupied.items():
+        if user_id not in may_stream and user_id not in handled:
+            repairs.append(
+                Repair(
+                    f"room {room}: close it, its creator may not stream", partial(_unapproved_close, user_id)
+                )
+            )
     # Read after listing: an ingress a reset saved meanwhile is then known and kept.
     owned = set(Stream.objects.exclude(ingress_id=None).values_list("ingress_id", flat=True))
     for ingress in ingresses:
@@ -322,12 +338,20 @@ def live_reconcile_plan() -> list[Repair]:
     return repairs
 
 
-def _unapproved_shutdown(user_id: int) -> None:
-    approved = Stream.objects.filter(
-        user_id=user_id, user__is_active=True, user__creator_status=CreatorStatus.APPROVED
+def _approved(user_ids) -> QuerySet[Stream]:
+    return Stream.objects.filter(
+        user_id__in=user_ids, user__is_active=True, user__creator_status=CreatorStatus.APPROVED
     )
-    if not approved.exists():  # staff may have approved them again since the plan was made
+
+
+def _unapproved_shutdown(user_id: int) -> None:
+    if not _approved([user_id]).exists():  # staff may have approved them again since the plan was made
         stream_shutdown(user_id=user_id)
+
+
+def _unapproved_close(user_id: int) -> None:
+    if not _approved([user_id]).exists():
+        lk.room_delete(room=lk.room_name_for(user_id))
 
 
 def _stray_ingress_delete(ingress_id: str) -> None:

@@ -185,7 +185,7 @@ def test_a_revocation_stands_when_livekit_is_down_and_reconcile_finishes_it(
 
     call_command("reconcile")
 
-    assert livekit.ingresses == {}
+    assert_streaming_ended(livekit, creator.pk)  # the key deleted and the room closed
 
 
 def test_reconcile_deletes_the_key_of_a_creator_who_is_not_approved(creator, live_alice, livekit, capsys):
