@@ -6,7 +6,9 @@ DRF calls ``exception_handler`` for any exception an API view raises. Domain err
 client can show the general message or point at each field.
 """
 
+from django.http import JsonResponse
 from django.utils.encoding import force_str
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
@@ -91,3 +93,35 @@ def exception_handler(exc, context):
     if response is not None:
         response.data = error_body(response.data)
     return response
+
+
+# --- Errors raised before any API view runs (an unknown URL, a crash) --------------------------------
+# Django answers these itself, with HTML pages; under /api/ they get the API's body too.
+
+
+def _api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception):
+    if _api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _api(request):
+        return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    if _api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _api(request):
+        return JsonResponse({"detail": "Something went wrong on our side; it has been logged."}, status=500)
+    return defaults.server_error(request)

@@ -12,6 +12,12 @@ from drf_spectacular.views import SpectacularAPIView
 
 from viewers import views as viewer_views
 
+# Under /api/ even Django's own errors (an unknown URL, a crash) answer {"detail": "…"}.
+handler400 = "streamit.api_errors.bad_request"
+handler403 = "streamit.api_errors.permission_denied"
+handler404 = "streamit.api_errors.page_not_found"
+handler500 = "streamit.api_errors.server_error"
+
 urlpatterns = [
     path("", viewer_views.home, name="home"),
     # Browsers ask for /favicon.ico by themselves: answer it before /<username>/ could take the name.

@@ -1,5 +1,7 @@
 """One error path for the whole API: statuses from domain errors, and every body {"detail": "…"}."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -104,3 +106,27 @@ def test_livekit_refusal_is_told_apart_from_an_outage():
 
     refusal = as_domain_error(lk.LiveKitError(lk.REJECTED, "bad key"))
     assert (refusal.status, refusal.message) == (503, LIVEKIT_REFUSED)
+
+
+@pytest.mark.parametrize("path", ["/api/nothing", "/api/viewer/stream/alice/status/extra"])
+def test_an_unknown_api_url_is_404_in_the_same_shape(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_an_unknown_page_is_still_the_sites_404_page(client, db):
+    response = client.get("/no/such/page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_crash_under_the_api_is_a_500_in_the_same_shape(rf):
+    from streamit import api_errors
+
+    response = api_errors.server_error(rf.get("/api/viewer/live"))
+
+    assert response.status_code == 500
+    assert set(json.loads(response.content)) == {"detail"}
