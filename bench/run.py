@@ -1,12 +1,19 @@
-"""Benchmark the hot paths against the framework's own limit, on PostgreSQL + gunicorn (2 sync workers).
+"""Benchmark the hot paths against the framework's own limit, on PostgreSQL + a WSGI server (2 processes).
 
-    .venv/bin/python bench/run.py [--duration 20] [--connections 16] [--creators 20000]
+    .venv/bin/python bench/run.py [--duration 20] [--connections 16] [--creators 20000] [--rounds 3]
+                                  [--servers sync,gthread,granian] [--rows guest-warm,status-random]
 
 Sets up what it needs: a fresh `streamit_bench` database on the local PostgreSQL (seeded with 20,000
 creators, half of them live), Redis db 5 as the cache (throttles and cached reads live there, as in
-production), gunicorn on a free port, and wrk (Debian's `wrk`) as the load tool with 2 threads. Throttles
-stay on with their limits raised through settings, so the throttle path is measured too. Every row is
-printed as requests/s, p50, p99, its ratio to the bare view, and the queries one request makes.
+production), each server on a free port, and wrk (Debian's `wrk`) as the load tool with 2 threads. Throttles
+stay on with their limits raised through settings, so the throttle path is measured too.
+
+Rows name one creator, or a creator drawn at random among all of them for every request (the case of many
+streams live at once: the host cache then holds thousands of entries). "cold" rows start from an empty
+cache, "warm" rows from one holding every creator. Each round runs every row on every server; the table
+prints, per row, the median over rounds of requests/s, p50, p99 and of the ratio to the bare view measured in
+the same round on the same server, the queries one request makes, and the errors of all rounds.
+The machine's load average is printed too: on a shared machine, compare ratios, not absolute figures.
 """
 
 import argparse
@@ -17,10 +24,13 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,29 +177,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "streamit.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-    )
-    for _ in range(100):
+# The servers compared (--servers): the same WSGI app, 2 processes each, as the Procfile would run it.
+SERVERS = {
+    "sync": lambda port: [
+        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
+        "--log-level", "warning",
+    ],
+    "gthread": lambda port: [
+        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", "2", "--threads", "4",
+        "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+    ],
+    "granian": lambda port: [
+        str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--workers", "2", "--host", "127.0.0.1",
+        "--port", str(port), "--blocking-threads", "4", "--no-ws", "--log-level", "warning",
+        "streamit.wsgi:application",
+    ],
+}  # fmt: skip
+
+
+def start_server(kind: str, port: int) -> subprocess.Popen:
+    """Started, and answering: a server accepts connections before its workers have loaded the app."""
+    process = subprocess.Popen(SERVERS[kind](port), cwd=ROOT, env={**os.environ, **ENV})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/bare", timeout=5) as response:
+                if response.status == 200:
+                    return process
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{kind} did not start")
 
 
 def run_wrk(url: str, *, duration: int, connections: int, extra_env: dict) -> dict:
@@ -208,6 +226,78 @@ def run_wrk(url: str, *, duration: int, connections: int, extra_env: dict) -> di
     return figures
 
 
+@dataclass(frozen=True)
+class Row:
+    """One line of the table. ``random_hosts``: each request names a creator at random among all of them
+    ("{username}" in path and body); ``cache``: "cold" empties the cache first (most requests then miss
+    for the whole run: 20,000 hosts), "warm" first puts every creator's host entry in it."""
+
+    key: str
+    label: str
+    method: str
+    path: str
+    body: dict | None = None
+    signed_in: bool = False
+    random_hosts: bool = False
+    cache: str = ""
+
+
+def rows_for(creator: str) -> list[Row]:
+    token = "/api/viewer/token"
+    return [
+        Row("bare", "bare view (the limit)", "GET", "/bench/bare"),
+        Row("guest", "token guest, one host", "POST", token, {"username": creator, "guestName": "bench"}),
+        Row("viewer", "token signed-in, one host", "POST", token, {"username": creator}, signed_in=True),
+        Row("guest-cold", "token guest, random host, cold", "POST", token,
+            {"username": "{username}", "guestName": "bench"}, random_hosts=True, cache="cold"),
+        Row("guest-warm", "token guest, random host, warm", "POST", token,
+            {"username": "{username}", "guestName": "bench"}, random_hosts=True, cache="warm"),
+        Row("viewer-cold", "token signed-in, random host, cold", "POST", token,
+            {"username": "{username}"}, signed_in=True, random_hosts=True, cache="cold"),
+        Row("viewer-warm", "token signed-in, random host, warm", "POST", token,
+            {"username": "{username}"}, signed_in=True, random_hosts=True, cache="warm"),
+        Row("status", "status, one host", "GET", f"/api/viewer/stream/{creator}/status"),
+        Row("status-random", "status, random host", "GET", "/api/viewer/stream/{username}/status",
+            random_hosts=True),
+        Row("watch-random", "watch page, random host", "GET", "/{username}/live", random_hosts=True),
+        Row("live", "GET /api/viewer/live", "GET", "/api/viewer/live"),
+        Row("home", "GET / (home page)", "GET", "/"),
+        Row("webhook", "POST /api/webhook/livekit (signed)", "POST", "/api/webhook/livekit"),
+    ]  # fmt: skip
+
+
+def prepare_cache(row: Row, creators: int) -> None:
+    from django.core.cache import cache
+
+    from viewers import selectors
+
+    if row.cache == "cold":
+        cache.clear()  # sessions live in the database, so the signed-in cookie survives
+    elif row.cache == "warm":
+        for i in range(creators):
+            selectors.host_get(username=f"creator{i:05d}")
+
+
+def row_queries(row: Row, seeded: dict, creators: int) -> tuple[int, int]:
+    """The queries one request makes (in this process, against the same database and cache)."""
+    if row.key == "webhook":
+        auth, payload = signed_delivery(0, str(seeded["creator_ids"][0]), int(time.time()), "EV_count")
+        return count_queries(
+            "POST", row.path, body=payload, content_type="application/webhook+json",
+            headers={"Authorization": auth},
+        )  # fmt: skip
+    username = f"creator{random.randrange(creators):05d}" if row.random_hosts else seeded["creator"]
+    path = row.path.replace("{username}", username)
+    body = json.dumps(row.body).replace("{username}", username) if row.body else None
+    return count_queries(
+        row.method, path, body=body, viewer_id=seeded["viewer_id"] if row.signed_in else None
+    )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -215,9 +305,19 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--creators", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--servers", default="sync", help=f"comma-separated, among {', '.join(SERVERS)}")
+    parser.add_argument(
+        "--rows", default="", help="comma-separated row keys (default: all); bare always runs"
+    )
+    parser.add_argument("--json", default="", help="write every round's raw figures to this file")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    servers = args.servers.split(",")
+    for kind in servers:
+        if kind not in SERVERS:
+            raise SystemExit(f"unknown server {kind!r}")
 
     os.environ.update(ENV)
     recreate_database()
@@ -226,100 +326,89 @@ def main() -> None:
     django.setup()
     print(f"Seeding {args.creators} creators ({args.creators // 2} live)…", flush=True)
     seeded = seed(args.creators)
-    creator = seeded["creator"]
     cookie = session_cookie(seeded["viewer_id"])
     deliveries = deliveries_file(seeded["creator_ids"], 40_000)
+    rows = rows_for(seeded["creator"])
+    if args.rows:
+        wanted = {"bare", *args.rows.split(",")}
+        rows = [row for row in rows if row.key in wanted]
 
-    rows = [
-        ("bare view (the limit)", "GET", "/bench/bare", {}, None, None),
-        (
-            "POST /api/viewer/token (guest)",
-            "POST",
-            "/api/viewer/token",
-            {},
-            {"username": creator, "guestName": "bench"},
-            None,
-        ),
-        (
-            "POST /api/viewer/token (viewer)",
-            "POST",
-            "/api/viewer/token",
-            {"BENCH_COOKIE": cookie, "BENCH_CSRF": CSRF},
-            {"username": creator},
-            seeded["viewer_id"],
-        ),
-        ("GET /api/viewer/live", "GET", "/api/viewer/live", {}, None, None),
-        (
-            f"GET /api/viewer/stream/{creator}/status",
-            "GET",
-            f"/api/viewer/stream/{creator}/status",
-            {},
-            None,
-            None,
-        ),
-        ("GET / (home page)", "GET", "/", {}, None, None),
-        (
-            "POST /api/webhook/livekit (signed)",
-            "POST",
-            "/api/webhook/livekit",
-            {"BENCH_DELIVERIES": deliveries},
-            None,
-            None,
-        ),
-    ]
-    port = free_port()
-    server = start_gunicorn(port)
-    results = []
+    load_before = os.getloadavg()
+    # results[server][row.key] = one figures dict per round; queries[row.key] = (queries, status)
+    results: dict[str, dict[str, list[dict]]] = {kind: {row.key: [] for row in rows} for kind in servers}
+    queries: dict[str, tuple[int, int]] = {}
     try:
-        for label, method, path, extra, body, viewer_id in rows:
-            if path == "/api/webhook/livekit":
-                auth, payload = signed_delivery(
-                    0, str(seeded["creator_ids"][0]), int(time.time()), "EV_count"
-                )
-                queries, status = count_queries(
-                    "POST",
-                    path,
-                    body=payload,
-                    content_type="application/webhook+json",
-                    headers={"Authorization": auth},
-                )
-            else:
-                queries, status = count_queries(
-                    method, path, body=json.dumps(body) if body else None, viewer_id=viewer_id
-                )
-            env = {"BENCH_METHOD": method, **extra}
-            if body is not None:
-                env["BENCH_BODY"] = json.dumps(body)
-            print(f"… {label}", flush=True)
-            figures = run_wrk(
-                f"http://127.0.0.1:{port}{path}",
-                duration=args.duration,
-                connections=args.connections,
-                extra_env=env,
-            )
-            results.append((label, figures, queries, status))
+        for round_number in range(1, args.rounds + 1):
+            for kind in servers:
+                port = free_port()
+                server = start_server(kind, port)
+                try:
+                    # Unrecorded: every worker loads its code and opens its connections.
+                    run_wrk(f"http://127.0.0.1:{port}/bench/bare", duration=3, connections=args.connections,
+                            extra_env={"BENCH_METHOD": "GET"})  # fmt: skip
+                    for row in rows:
+                        prepare_cache(row, args.creators)
+                        if row.key not in queries:
+                            if row.cache != "cold":
+                                row_queries(row, seeded, args.creators)  # a one-host row's entry is cached
+                            queries[row.key] = row_queries(row, seeded, args.creators)
+                            if row.cache == "cold":
+                                prepare_cache(row, args.creators)  # the count warmed one entry
+                        env = {"BENCH_METHOD": row.method}
+                        if row.signed_in:
+                            env.update(BENCH_COOKIE=cookie, BENCH_CSRF=CSRF)
+                        if row.key == "webhook":
+                            env["BENCH_DELIVERIES"] = deliveries
+                        if row.body is not None:
+                            env["BENCH_BODY"] = json.dumps(row.body)
+                        if row.random_hosts:
+                            env.update(BENCH_CREATORS=str(args.creators), BENCH_PATH=row.path)
+                        print(f"… round {round_number}, {kind}: {row.label}", flush=True)
+                        url_path = "/" if row.random_hosts else row.path
+                        results[kind][row.key].append(
+                            run_wrk(
+                                f"http://127.0.0.1:{port}{url_path}",
+                                duration=args.duration,
+                                connections=args.connections,
+                                extra_env=env,
+                            )
+                        )
+                finally:
+                    server.terminate()
+                    server.wait(10)
     finally:
-        server.terminate()
-        server.wait(10)
         os.unlink(deliveries)
+    load_after = os.getloadavg()
+    if args.json:
+        Path(args.json).write_text(json.dumps({"results": results, "queries": queries}, indent=1))
 
-    limit = results[0][1]["rps"]
     print()
     print(
-        f"wrk -t2 -c{args.connections} -d{args.duration}s, gunicorn 2 sync workers, PostgreSQL, "
-        f"Redis cache, {args.creators} creators"
+        f"wrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} rounds (median of each figure), "
+        f"PostgreSQL, Redis cache, {args.creators} creators; {os.cpu_count()} CPUs, load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    print(
-        f"{'endpoint':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x limit':>8} "
-        f"{'queries':>8} {'errors':>7}"
-    )
-    for label, figures, queries, _status in results:
-        errors = figures["non2xx"] + figures["socket_errors"]
+    first_bare = median([f["rps"] for f in results[servers[0]]["bare"]])
+    for kind in servers:
+        bare = results[kind]["bare"]
+        print()
+        print(f"server: {kind} (2 processes); bare view {median([f['rps'] for f in bare]) / first_bare:.2f}"
+              f" × {servers[0]}'s")  # fmt: skip
         print(
-            f"{label:<44} {figures['rps']:>8.0f} {figures['p50_us'] / 1000:>8.1f} "
-            f"{figures['p99_us'] / 1000:>8.1f} "
-            f"{figures['rps'] / limit:>8.2f} {queries:>8} {errors:>7}"
+            f"{'endpoint':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x limit':>8} "
+            f"{'queries':>8} {'errors':>7}"
         )
+        for row in rows:
+            runs = results[kind][row.key]
+            # The ratio is taken within each round (same minute, same load), then the median.
+            ratio = median([run["rps"] / b["rps"] for run, b in zip(runs, bare, strict=True)])
+            errors = sum(run["non2xx"] + run["socket_errors"] for run in runs)
+            print(
+                f"{row.label:<40} {median([r['rps'] for r in runs]):>8.0f} "
+                f"{median([r['p50_us'] for r in runs]) / 1000:>8.1f} "
+                f"{median([r['p99_us'] for r in runs]) / 1000:>8.1f} "
+                f"{ratio:>8.2f} {queries[row.key][0]:>8} {errors:>7}"
+            )
 
 
 if __name__ == "__main__":

@@ -4,18 +4,22 @@ local body = os.getenv("BENCH_BODY")
 local cookie = os.getenv("BENCH_COOKIE")
 local csrf = os.getenv("BENCH_CSRF")
 local deliveries_file = os.getenv("BENCH_DELIVERIES")
+-- With BENCH_CREATORS=n, every request names a creator drawn at random among creator00000..creator<n-1>:
+-- "{username}" in the URL path (BENCH_PATH) and in the body is replaced by that creator's username.
+local creators = tonumber(os.getenv("BENCH_CREATORS") or "0")
+local path_template = os.getenv("BENCH_PATH")
 
 local deliveries = {}
 local next_delivery = 1
 
 function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000)
   if deliveries_file then
     for line in io.lines(deliveries_file) do
       local auth, payload = line:match("^([^\t]+)\t(.*)$")
       deliveries[#deliveries + 1] = { auth, payload }
     end
     -- Threads start at different offsets so two threads do not send the same delivery at once.
-    math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000)
     next_delivery = math.random(#deliveries)
   end
 end
@@ -32,6 +36,12 @@ function request()
     return wrk.format("POST", nil, headers, d[2])
   end
   if body then headers["Content-Type"] = "application/json" end
+  if creators > 0 then
+    local username = string.format("creator%05d", math.random(0, creators - 1))
+    local path = path_template and path_template:gsub("{username}", username) or nil
+    local this_body = body and body:gsub("{username}", username) or nil
+    return wrk.format(method, path, headers, this_body)
+  end
   return wrk.format(method, nil, headers, body)
 end
 
