@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "viewers",
     "webhooks",
     "analytics",
+    "chat",
 ]
 
 MIDDLEWARE = [

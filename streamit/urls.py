@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/stream/", include("analytics.api_urls")),
     path("api/stream/", include("streams.api_urls")),
     path("api/webhook/", include("webhooks.urls")),
+    path("api/", include("chat.api_urls")),
     path("api/", include("viewers.api_urls")),
 ]
 

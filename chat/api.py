@@ -1,0 +1,93 @@
+"""The chat API: send a message to a creator's room (signed-in viewers by session, guests by their token)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from streamit.api_errors import ERROR_SCHEMA, error_responses
+from streams import identities, livekit, tokens
+from streams.selectors import Host, host_get
+from streams.services import NO_SUCH_STREAM
+
+from . import services
+from .selectors import message_data
+
+ERRORS = error_responses(
+    {
+        400: "Invalid input: `detail`, and `fields` by name",
+        401: "Neither signed in nor holding a valid token of ours (expired or forged)",
+        404: "Unknown user, not a creator, or hidden by a block",
+        429: "Too many messages (see Retry-After)",
+        503: "LiveKit unavailable: the message was not sent",
+    }
+)
+REFUSED = OpenApiResponse(
+    {**ERROR_SCHEMA, "properties": {**ERROR_SCHEMA["properties"], "reason": {"type": "string"}}},
+    description="Not allowed to chat: `detail` in words, `reason` a code "
+    "(chat_disabled, followers_only, sign_in, offline, or a token for another stream)",
+)
+MESSAGE = inline_serializer(
+    "ChatMessage",
+    fields={
+        "id": serializers.IntegerField(),
+        "author": serializers.CharField(help_text="the sender's LiveKit identity"),
+        "name": serializers.CharField(),
+        "role": serializers.ChoiceField(choices=["creator", "moderator", "viewer", "guest"]),
+        "text": serializers.CharField(),
+        "time": serializers.DateTimeField(),
+    },
+)
+
+
+def _host_or_404(username: str) -> Host:
+    host = host_get(username=username)
+    if host is None:
+        raise NotFound(NO_SUCH_STREAM)
+    return host
+
+
+def _chatter(request, host: Host) -> services.Chatter:
+    """The session's user, else the guest named by ``Authorization: Bearer <the LiveKit token we issued>``."""
+    if request.user.is_authenticated:
+        return services.chatter_for_user(host=host, user=request.user)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Sign in, or join the stream as a guest, to chat.")
+    try:
+        holder = tokens.viewer_token_read(token.strip())
+    except tokens.TokenInvalid:
+        raise AuthenticationFailed("Your chat pass has expired or is not valid: reload the page.") from None
+    # Only a guest proves who they are with a token; a signed-in viewer's identity needs their session.
+    if not identities.is_guest_identity(holder.identity):
+        raise NotAuthenticated("Sign in to chat as yourself.")
+    if holder.room != livekit.room_name_for(host.user_id):
+        raise PermissionDenied("This chat pass is for another stream.")
+    return services.Chatter(user=None, identity=holder.identity, name=tokens.clean_display_name(holder.name))
+
+
+class ChatMessagesApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        # Cleaned and held to 500 characters by the service; the cap here only bounds the work.
+        text = serializers.CharField(max_length=4000, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: MESSAGE, 403: REFUSED, **ERRORS},
+        operation_id="chat_message_send",
+    )
+    def post(self, request, username: str):
+        host = _host_or_404(username)
+        chatter = _chatter(request, host)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            message = services.message_send(host=host, chatter=chatter, text=data.validated_data["text"])
+        except services.ChatRefused as refused:
+            return Response({"detail": refused.message, "reason": refused.reason}, status=403)
+        except services.ChatTooFast as too_fast:
+            response = Response({"detail": too_fast.message}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            response["Retry-After"] = str(too_fast.retry_after)
+            return response
+        return Response(message_data(message), status=status.HTTP_201_CREATED)
