@@ -8,11 +8,11 @@ from rest_framework.views import APIView
 
 from streamit.api_errors import ERROR_SCHEMA, error_responses
 from streams import identities, livekit, tokens
-from streams.selectors import Host, host_get
+from streams.selectors import Host, chat_access, host_get
 from streams.services import NO_SUCH_STREAM
 
 from . import services
-from .selectors import message_data
+from .selectors import message_data, message_history
 
 ERRORS = error_responses(
     {
@@ -28,17 +28,20 @@ REFUSED = OpenApiResponse(
     description="Not allowed to chat: `detail` in words, `reason` a code "
     "(chat_disabled, followers_only, sign_in, offline, or a token for another stream)",
 )
-MESSAGE = inline_serializer(
-    "ChatMessage",
-    fields={
-        "id": serializers.IntegerField(),
-        "author": serializers.CharField(help_text="the sender's LiveKit identity"),
-        "name": serializers.CharField(),
-        "role": serializers.ChoiceField(choices=["creator", "moderator", "viewer", "guest"]),
-        "text": serializers.CharField(),
-        "time": serializers.DateTimeField(),
-    },
-)
+
+
+class ChatMessageSerializer(serializers.Serializer):
+    """For the schema: the message as ``selectors.message_data`` writes it (API and room alike)."""
+
+    id = serializers.IntegerField()
+    author = serializers.CharField(help_text="the sender's LiveKit identity")
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=["creator", "moderator", "viewer", "guest"])
+    text = serializers.CharField()
+    time = serializers.DateTimeField()
+
+
+MESSAGE = ChatMessageSerializer
 
 
 def _host_or_404(username: str) -> Host:
@@ -67,7 +70,36 @@ def _chatter(request, host: Host) -> services.Chatter:
     return services.Chatter(user=None, identity=holder.identity, name=tokens.clean_display_name(holder.name))
 
 
+HISTORY = inline_serializer(
+    "ChatHistory",
+    fields={
+        "messages": ChatMessageSerializer(many=True),
+        "hasMore": serializers.BooleanField(help_text="older messages remain"),
+    },
+)
+
+
 class ChatMessagesApi(APIView):
+    class HistoryQuerySerializer(serializers.Serializer):
+        before = serializers.IntegerField(
+            required=False, min_value=1, help_text="messages older than this id"
+        )
+
+    @extend_schema(
+        parameters=[HistoryQuerySerializer],
+        responses={200: HISTORY, 400: ERRORS[400], 404: ERRORS[404]},
+        operation_id="chat_history",
+    )
+    def get(self, request, username: str):
+        """The current session's last 50 messages, oldest first (deleted ones never)."""
+        host = _host_or_404(username)
+        if request.user.is_authenticated and chat_access(host=host, viewer=request.user).blocked:
+            raise NotFound(NO_SUCH_STREAM)  # a block either way: the creator does not exist for them
+        query = self.HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        messages, more = message_history(host_id=host.user_id, before=query.validated_data.get("before"))
+        return Response({"messages": [message_data(m) for m in messages], "hasMore": more})
+
     class InputSerializer(serializers.Serializer):
         # Cleaned and held to 500 characters by the service; the cap here only bounds the work.
         text = serializers.CharField(max_length=4000, trim_whitespace=False)

@@ -13,3 +13,16 @@ def message_data(message: ChatMessage) -> dict:
         "text": message.text,
         "time": message.created_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+HISTORY_SIZE = 50
+
+
+def message_history(*, host_id: int, before: int | None = None) -> tuple[list[ChatMessage], bool]:
+    """The last HISTORY_SIZE messages of the creator's open session (older than ``before``), oldest
+    first, and whether older ones remain. Offline there is no current session: no history. One query."""
+    messages = ChatMessage.objects.filter(session__stream__user_id=host_id, session__ended_at__isnull=True)
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    newest = list(messages.order_by("-id")[: HISTORY_SIZE + 1])
+    return newest[:HISTORY_SIZE][::-1], len(newest) > HISTORY_SIZE

@@ -10,9 +10,11 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from streamit.errors import FORBIDDEN, INVALID, MISSING, DomainError
@@ -131,3 +133,12 @@ def _deliver(*, host: Host, event: dict) -> None:
         data=json.dumps(event, separators=(",", ":")).encode(),
         topic=CHAT_TOPIC,
     )
+
+
+def message_prune(*, days: int) -> int:
+    """Delete messages older than ``days`` (the retention setting); returns how many. 0 days keeps all."""
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = ChatMessage.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

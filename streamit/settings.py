@@ -231,6 +231,8 @@ LIVEKIT_API_SECRET = env("LIVEKIT_API_SECRET", default=DEV_LIVEKIT_API_SECRET)
 LIVEKIT_ROOM_PREFIX = env("LIVEKIT_ROOM_PREFIX", default="")
 LIVEKIT_TIMEOUT = env.float("LIVEKIT_TIMEOUT", default=5.0)
 LIVEKIT_TOKEN_TTL = env.int("LIVEKIT_TOKEN_TTL", default=300)
+# Chat messages older than this many days are deleted by `manage.py prune_chat` (0: kept for ever).
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=30)
 # How often an offline watch page asks whether the stream went live (with jitter, +/-20%).
 WATCH_POLL_SECONDS = env.int("WATCH_POLL_SECONDS", default=10)
 # Thumbnail uploads: checked by decoding them with Pillow.
