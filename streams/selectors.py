@@ -148,6 +148,10 @@ class ChatAccess:
     # The seed's "delay messages": held before sending, for everyone but the creator.
     delayed: bool
 
+    @property
+    def delay_seconds(self) -> int:
+        return tokens.CHAT_DELAY_SECONDS if self.delayed else 0
+
 
 def _access(host: Host, *, is_creator: bool, is_guest: bool, follows: bool, blocked: bool) -> ChatAccess:
     can_chat, reason = tokens.chat_permission(

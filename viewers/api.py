@@ -21,7 +21,6 @@ from streamit.api_errors import error_responses
 from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
 from streams import selectors as stream_selectors
 from streams import services as stream_services
-from streams import tokens
 from streams.api import ThumbnailUrlField
 
 from . import selectors
@@ -90,7 +89,7 @@ class StreamInfoSerializer(StreamCardSerializer):
         return self.context["access"]
 
     def get_chatDelaySeconds(self, stream) -> int:  # noqa: N802
-        return tokens.CHAT_DELAY_SECONDS if self._access().delayed else 0
+        return self._access().delay_seconds
 
     def get_isFollowing(self, stream) -> bool:  # noqa: N802
         return self._access().follows

@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
-from streams import tokens
 from streams.identities import page_identities
 from streams.selectors import chat_access, host_of
 
@@ -74,7 +73,7 @@ def watch(request: HttpRequest, username: str) -> HttpResponse:
         "is_following": access.follows,
         "can_chat": access.can_chat,
         "chat_reason": access.reason,
-        "chat_delay_seconds": tokens.CHAT_DELAY_SECONDS if access.delayed else 0,
+        "chat_delay_seconds": access.delay_seconds,
         "poll_seconds": settings.WATCH_POLL_SECONDS,
     }
     return render(request, "viewers/watch.html", context)

@@ -28,6 +28,23 @@ def may_chat(livekit, client=None) -> bool:
     return token(client or APIClient(), livekit, username="alice").video.can_publish_data
 
 
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def host_cache(request, settings):
+    """The tests of the host cache run on the development cache and on Redis (django-redis, as deployed)."""
+    if request.param == "redis":
+        from django.core.cache import cache
+
+        from conftest import _redis_url
+        from streamit.cache import caches_for
+
+        settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
+        cache.clear()
+        yield request.param
+        cache.clear()
+        return
+    yield request.param
+
+
 @pytest.fixture
 def bob(viewer):
     client = APIClient()
@@ -45,7 +62,9 @@ def alice(creator):
 # --- The host behind a token ---------------------------------------------------------------------------
 
 
-def test_a_guest_token_costs_no_query_once_the_host_is_cached(livekit, creator, django_assert_num_queries):
+def test_a_guest_token_costs_no_query_once_the_host_is_cached(
+    host_cache, livekit, creator, django_assert_num_queries
+):
     # Catches: deleting the host cache (every token would read the stream).
     token(APIClient(), livekit, username="alice")  # warms the host cache
     with django_assert_num_queries(0):
@@ -65,7 +84,7 @@ def test_token_query_budgets(livekit, creator, viewer, django_assert_max_num_que
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_chat_settings_change_reaches_the_very_next_token(livekit, creator, alice):
+def test_a_chat_settings_change_reaches_the_very_next_token(host_cache, livekit, creator, alice):
     # Catches: deleting the invalidation where chat settings are written (host_changed in the service).
     assert may_chat(livekit) is True  # cached now
     alice.put("/api/stream/chat-settings", {"isChatEnabled": False}, format="json")
@@ -79,7 +98,7 @@ def test_a_chat_settings_change_reaches_the_very_next_token(livekit, creator, al
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_is_seen_once_it_commits_and_not_before(livekit, creator):
+def test_a_change_is_seen_once_it_commits_and_not_before(host_cache, livekit, creator):
     # Catches: invalidating before the commit (a request in between would cache the old row for minutes).
     assert may_chat(livekit) is True
     with transaction.atomic():
@@ -90,7 +109,7 @@ def test_a_change_is_seen_once_it_commits_and_not_before(livekit, creator):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_read_that_raced_a_change_cannot_bring_the_old_row_back(livekit, creator, monkeypatch):
+def test_a_read_that_raced_a_change_cannot_bring_the_old_row_back(host_cache, livekit, creator, monkeypatch):
     """A token request reads the host just before a change commits and caches it just after: the next
     request must not be served that old row. Catches: a cache keyed without the generation (a plain
     delete on commit would let the racing request put chat back for HOST_CACHE_SECONDS)."""
@@ -110,7 +129,7 @@ def test_a_read_that_raced_a_change_cannot_bring_the_old_row_back(livekit, creat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_revoked_creator_gets_no_more_tokens(livekit, creator, staff):
+def test_a_revoked_creator_gets_no_more_tokens(host_cache, livekit, creator, staff):
     # Catches: deleting the invalidation in stream_shutdown (the cached host would keep issuing tokens).
     assert token(APIClient(), livekit, username="alice").identity
     services.creator_revoke(user=creator, reviewer=staff)
