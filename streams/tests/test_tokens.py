@@ -1,6 +1,7 @@
 """The permission table of streams/tokens.py, read back with the SDK's own verifier."""
 
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -115,3 +116,42 @@ def test_a_hostile_guest_name_comes_back_cleaned(raw, cleaned):
 def test_the_chat_policy(enabled, followers_only, is_creator, is_guest, follows, blocked, expected):
     facts = {"is_creator": is_creator, "is_guest": is_guest, "follows": follows, "blocked": blocked}
     assert tokens.chat_permission(chat_enabled=enabled, followers_only=followers_only, **facts) == expected
+
+
+def sdk_token(*, identity: str, name: str, room: str, can_publish_data: bool) -> str:
+    """What LiveKit's own builder writes for the same row: the reference ``tokens._sign`` must equal."""
+    grants = api.VideoGrants(
+        room_join=True, room=room, can_publish=False, can_subscribe=True, can_publish_data=can_publish_data
+    )
+    return (
+        api.AccessToken("APItokens", SECRET)
+        .with_identity(identity)
+        .with_name(name)
+        .with_grants(grants)
+        .with_ttl(timedelta(seconds=300))
+        .to_jwt()
+    )
+
+
+@pytest.mark.parametrize("can_chat", [True, False])
+@pytest.mark.parametrize("row", ["creator", "viewer", "guest"])
+def test_our_token_reads_back_exactly_as_the_sdks_would(row, can_chat):
+    issued = {
+        "creator": lambda: tokens.creator_self_view_token(user_id=7, username="alice", can_chat=can_chat),
+        "viewer": lambda: tokens.viewer_token(viewer_id=12, host_id=7, name="bob", can_chat=can_chat),
+        "guest": lambda: tokens.guest_token(host_id=7, guest_name="Zoe", can_chat=can_chat),
+    }[row]()
+    reference = sdk_token(
+        identity=issued.identity, name=issued.name, room="site1-7", can_publish_data=can_chat
+    )
+    # The SDK's verifier sees the same claims (identity, name, every grant, nothing else)...
+    assert decode(issued.token) == decode(reference)
+    # ...and the JWTs carry the same header and payload, times within the second they were made.
+    assert jwt.get_unverified_header(issued.token) == jwt.get_unverified_header(reference)
+    ours, theirs = (
+        jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_aud": False})
+        for token in (issued.token, reference)
+    )
+    for stamp in ("nbf", "exp"):
+        assert abs(ours.pop(stamp) - theirs.pop(stamp)) <= 1
+    assert ours == theirs
