@@ -20,9 +20,11 @@ expires, and the pages fetch a fresh one at each connect, so a short life costs 
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import jwt
 from django.conf import settings
+from livekit import api
 
 from streamit.text import clean_line
 
