@@ -77,7 +77,8 @@ def host_changed(*, user_id: int) -> None:
     Once the change commits, no cached copy made before it is served again (at once outside a
     transaction). Invalidating before the commit would let a request in between cache the old row.
     """
-    transaction.on_commit(lambda: _bump(user_id))
+    # robust: a cache that fails after the commit is logged, never turned into an error for the caller.
+    transaction.on_commit(lambda: _bump(user_id), robust=True)
 
 
 def _approved(**lookup):

@@ -181,7 +181,7 @@ class ViewerLiveApi(_StreamListApi):
 
     def list(self, request, *args, **kwargs):
         page = request.query_params.get("page", "1")
-        if request.user.is_authenticated or not page.isdigit():
+        if request.user.is_authenticated or not (page.isascii() and page.isdigit()):
             return super().list(request, *args, **kwargs)
         key = f"live-list:{page}"
         data = cache.get(key)
