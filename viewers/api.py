@@ -18,7 +18,7 @@ from accounts import services as account_services
 from accounts.models import User
 from accounts.validators import could_be_username
 from streamit.api_errors import error_responses
-from streamit.throttles import SocialThrottle, TokenIPThrottle, TokenUserThrottle
+from streamit.throttles import SocialThrottle, TokenThrottle
 from streams import selectors as stream_selectors
 from streams import services as stream_services
 from streams.api import ThumbnailUrlField
@@ -123,7 +123,7 @@ class ViewerStreamStatusApi(APIView):
 
 
 class ViewerTokenApi(APIView):
-    throttle_classes = [TokenIPThrottle, TokenUserThrottle]
+    throttle_classes = [TokenThrottle]
 
     class InputSerializer(serializers.Serializer):
         hostId = serializers.IntegerField(required=False, min_value=1)
