@@ -245,12 +245,13 @@ def room_reset_record(*, stream: Stream, at_ms: int) -> None:
     if RoomReset.objects.filter(stream=stream, at_ms=at_ms).exists():
         return
     RoomReset.objects.create(stream=stream, at_ms=at_ms)
-    cut = ViewerSpan.objects.filter(stream=stream, joined_at_ms__lte=at_ms).filter(
-        Q(ended_at_ms__isnull=True) | Q(ended_at_ms__gt=at_ms)
-    )
+    joined = ViewerSpan.objects.filter(stream=stream, joined_at_ms__lte=at_ms)
+    cut = joined.filter(Q(ended_at_ms__isnull=True) | Q(ended_at_ms__gt=at_ms))
     ends = Counter(cut.values_list("ended_at_ms", flat=True))
-    cut.update(ended_at_ms=at_ms)
     for old, n in ends.items():
+        # One group at a time, each change applied right after its connections: a boundary interval is
+        # recomputed from the connections, so it must not already hold the next group's change.
+        joined.filter(ended_at_ms=old).update(ended_at_ms=at_ms)
         _count_change(stream.pk, at_ms, old, -n)
 
 
