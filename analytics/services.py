@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import F, Max, Min, Q, Sum
+from django.utils import timezone
 
 from streams import livekit as lk
 from streams.live import is_viewer
@@ -25,6 +26,9 @@ from streams.models import Stream, StreamSession
 from .models import BUCKET_MS, RoomReset, SeriesPoint, SessionStats, ViewerSpan
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Connections and resets are kept this long after they end (``prune_analytics_facts``); a session that
+# ended before that is final: no late delivery changes its series, which its facts could no longer rebuild.
+FACTS_KEPT_DAYS = 30
 
 
 def bucket_of(at_ms: int) -> int:
@@ -166,10 +170,14 @@ def _stats_refresh(session: StreamSession) -> None:
     )
 
 
+def _open_to_change():
+    return Q(ended_at__isnull=True) | Q(ended_at__gte=timezone.now() - timedelta(days=FACTS_KEPT_DAYS))
+
+
 def _count_change(stream_id: int, lo: int, hi: int | None, delta: int) -> None:
     if delta == 0 or (hi is not None and hi <= lo):
         return
-    sessions = StreamSession.objects.filter(stream_id=stream_id).filter(
+    sessions = StreamSession.objects.filter(_open_to_change(), stream_id=stream_id).filter(
         Q(ended_at__isnull=True) | Q(ended_at__gt=from_ms(lo))
     )
     if hi is not None:
@@ -257,11 +265,22 @@ def room_reset_record(*, stream: Stream, at_ms: int) -> None:
 
 def _sessions_rebuild_from(stream: Stream, at_ms: int) -> None:
     # A start or end at at_ms changed the windows of the sessions open then or since.
-    sessions = StreamSession.objects.filter(stream=stream).filter(
+    sessions = StreamSession.objects.filter(_open_to_change(), stream=stream).filter(
         Q(ended_at__isnull=True) | Q(ended_at__gte=from_ms(at_ms))
     )
     for session in sessions:
         session_series_rebuild(session=session)
+
+
+def analytics_facts_prune() -> int:
+    """Delete connections and resets that ended more than FACTS_KEPT_DAYS ago. Returns how many went.
+
+    The series and figures stay: they are the small part, one row per session per 15 s.
+    """
+    cutoff = to_ms(timezone.now() - timedelta(days=FACTS_KEPT_DAYS))
+    spans, _ = ViewerSpan.objects.filter(ended_at_ms__lt=cutoff).delete()
+    resets, _ = RoomReset.objects.filter(at_ms__lt=cutoff).delete()
+    return spans + resets
 
 
 # --- From webhooks ---------------------------------------------------------------------------------
