@@ -114,12 +114,7 @@ class ChatMessagesApi(APIView):
         chatter = _chatter(request, host)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            message = services.message_send(host=host, chatter=chatter, text=data.validated_data["text"])
-        except services.ChatRefused as refused:
-            return Response({"detail": refused.message, "reason": refused.reason}, status=403)
-        except services.ChatTooFast as too_fast:
-            response = Response({"detail": too_fast.message}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-            response["Retry-After"] = str(too_fast.retry_after)
-            return response
+        # A refusal (with its reason) or a too-fast sender (429, Retry-After) is answered by
+        # streamit.api_errors, like every other domain error.
+        message = services.message_send(host=host, chatter=chatter, text=data.validated_data["text"])
         return Response(message_data(message), status=status.HTTP_201_CREATED)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from streamit.errors import FORBIDDEN, INVALID, MISSING, DomainError
+from streamit.errors import FORBIDDEN, INVALID, MISSING, TOO_MANY, DomainError
 from streamit.text import clean_line
 from streams import identities, livekit, tokens
 from streams.models import StreamSession
@@ -40,14 +40,14 @@ class ChatRefused(DomainError):
     """The caller may not chat here now; ``reason`` is one of tokens.CHAT_* (or ``offline``) for the page."""
 
     def __init__(self, message: str, reason: str):
-        super().__init__(message, FORBIDDEN)
+        super().__init__(message, FORBIDDEN, extra={"reason": reason})
         self.reason = reason
 
 
 class ChatTooFast(DomainError):
     def __init__(self, retry_after: int):
-        super().__init__(f"You are sending messages too fast. Wait {retry_after} s.", INVALID)
-        self.retry_after = retry_after
+        message = f"You are sending messages too fast. Wait {retry_after} s."
+        super().__init__(message, TOO_MANY, retry_after=retry_after)
 
 
 REFUSALS = {

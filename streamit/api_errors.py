@@ -89,9 +89,13 @@ def exception_handler(exc, context):
     if refusal is not None:
         exc = exceptions.APIException(refusal.message)
         exc.status_code = refusal.status
+        if refusal.retry_after is not None:
+            exc.wait = refusal.retry_after  # DRF writes it as Retry-After
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = error_body(response.data)
+        if refusal is not None:
+            response.data.update(refusal.extra)
     return response
 
 

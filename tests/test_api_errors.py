@@ -130,3 +130,16 @@ def test_a_crash_under_the_api_is_a_500_in_the_same_shape(rf):
 
     assert response.status_code == 500
     assert set(json.loads(response.content)) == {"detail"}
+
+
+def test_a_refusal_may_add_fields_beside_detail_and_a_retry_after():
+    from streamit.api_errors import exception_handler
+    from streamit.errors import TOO_MANY, DomainError
+
+    response = exception_handler(
+        DomainError("Slow down.", TOO_MANY, extra={"reason": "flood"}, retry_after=7), {}
+    )
+
+    assert response.status_code == 429
+    assert response.data == {"detail": "Slow down.", "reason": "flood"}
+    assert response["Retry-After"] == "7"
