@@ -29,6 +29,8 @@ def test_it_deletes_old_facts_and_keeps_the_series(creator, capsys):
 
     # A delivery about the old session arriving now changes nothing there (its facts are gone).
     joined = now - 40 * DAY + 10 * MIN
-    viewer_span_leave(stream=creator.stream, identity="103", joined_at_ms=joined, left_at_ms=joined + 10 * MIN)
+    viewer_span_leave(
+        stream=creator.stream, identity="103", joined_at_ms=joined, left_at_ms=joined + 10 * MIN
+    )
     assert list(SeriesPoint.objects.filter(session=old).values_list("viewers", flat=True)) == before
     assert SessionStats.objects.get(session=recent).presence_ms == 29 * MIN
