@@ -202,3 +202,18 @@ def test_the_shared_page_is_for_guests_only(client, bob, creator, viewer):
     assert client.get("/api/viewer/live").json()["count"] == 1  # cached for guests
     Block.objects.create(blocker=creator, blocked=viewer)
     assert bob.get("/api/viewer/live").json()["count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_switching_chat_off_in_the_admin_reaches_the_very_next_token(livekit, creator, staff, client):
+    # Catches: admin edits of chat settings that skip the service (and so the invalidation).
+    assert may_chat(livekit) is True  # cached now
+    stream = Stream.objects.get(user=creator)
+    client.force_login(staff)
+    response = client.post(
+        f"/admin/streams/stream/{stream.pk}/change/",
+        {"title": stream.title, "description": stream.description, "is_chat_delayed": "on"},
+    )  # is_chat_enabled left out of the form data: unticked
+    assert response.status_code == 302, response.content[:500]
+    assert Stream.objects.get(pk=stream.pk).is_chat_enabled is False
+    assert may_chat(livekit) is False
