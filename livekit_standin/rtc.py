@@ -164,7 +164,7 @@ class Session:
         self.offer_id = 0
         self.answered = asyncio.Event()  # /rtc: the client answered our last offer
         self.channels: dict[str, RTCDataChannel] = {}  # where data to this client goes, by label
-        self.attached: dict[str, tuple[str, RTCRtpSender]] = {}  # track sid → (publisher sid, sender)
+        self.attached: dict[str, RTCRtpSender] = {}  # track sid → the sender carrying it here
         self.waiting: list[bytes] = []  # reliable packets for a channel that is not open yet
         self.last_sequence = 0
         self.gone = False
@@ -257,6 +257,7 @@ class Session:
             await self.subscriber.setRemoteDescription(
                 RTCSessionDescription(sdp=request.answer.sdp, type="answer")
             )
+            self.answered.set()  # a re-offer may go now
         elif which == "trickle":
             await self._trickle(request.trickle)
         elif which == "ping":
@@ -327,7 +328,7 @@ class Session:
     def _detach_gone(self) -> None:
         live = {info.sid for publisher in self.srv.publishers_in(self.room) for info in publisher.tracks}
         for sid in [sid for sid in self.attached if sid not in live]:  # its publisher left
-            _, sender = self.attached.pop(sid)
+            sender = self.attached.pop(sid)
             if sender.track is not None:
                 sender.track.stop()
             sender.replaceTrack(None)  # frees the section for a later track
@@ -352,7 +353,7 @@ class Session:
                 # The msid livekit-client matches a track with its publication by: "<PA_…>|<TR_…>".
                 sender._stream_id = f"{publisher.sid}|{info.sid}"
                 sender._track_id = info.sid
-                self.attached[info.sid] = (publisher.sid, sender)
+                self.attached[info.sid] = sender
 
     def _free_section(self, pc: RTCPeerConnection, kind: str) -> bool:
         if pc is self.subscriber:
@@ -361,7 +362,7 @@ class Session:
         return any(t.kind == kind and t.sender.track is None for t in pc.getTransceivers())
 
     def _mids(self, pc: RTCPeerConnection) -> dict[str, str]:
-        senders = {id(sender): sid for sid, (_, sender) in self.attached.items()}
+        senders = {id(sender): sid for sid, sender in self.attached.items()}
         return {
             t.mid: senders[id(t.sender)] for t in pc.getTransceivers() if t.mid and id(t.sender) in senders
         }
