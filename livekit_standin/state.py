@@ -261,8 +261,10 @@ class State:
 
     def broadcast(self, room: str, info: proto_models.ParticipantInfo, *, but: str = "") -> None:
         update = proto_rtc.SignalResponse(update=proto_rtc.ParticipantUpdate(participants=[info]))
-        for _, session in self.connected(room, but=but):
-            session.send(update)
+        for other, session in self.connected(room, but=but):
+            # A hidden participant (a recorder, an agent listening in) is news to itself only.
+            if not info.permission.hidden or other.sid == info.sid:
+                session.send(update)
 
     # --- Ingresses -----------------------------------------------------------------------------------
 

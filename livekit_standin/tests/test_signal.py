@@ -128,3 +128,26 @@ def test_a_resume_of_an_unknown_session_is_told_to_reconnect(livekit):
             await ws.close()
 
     run(scenario)
+
+
+def test_a_hidden_participant_is_not_announced_to_the_others(livekit):
+    async def scenario():
+        async with aiohttp.ClientSession() as http:
+            url = f"{livekit.ws_url}/rtc/v1"
+            alice = await http.ws_connect(
+                url, params={"access_token": token(livekit, "alice"), "join_request": join_query()}
+            )
+            await receive(alice)
+            params = {"access_token": token(livekit, "recorder", hidden=True), "join_request": join_query()}
+            recorder = await http.ws_connect(url, params=params)
+            assert (await receive(recorder)).join.participant.permission.hidden
+            bob = await http.ws_connect(
+                url, params={"access_token": token(livekit, "bob"), "join_request": join_query()}
+            )
+            assert [p.identity for p in (await receive(bob)).join.other_participants] == ["alice"]
+            update = await receive(alice)  # the first news alice gets is bob, never the recorder
+            assert [p.identity for p in update.update.participants] == ["bob"]
+            for ws in (alice, recorder, bob):
+                await ws.close()
+
+    run(scenario)
