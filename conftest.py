@@ -129,6 +129,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """STREAMIT_SQLITE_TEST_FILE puts the SQLite test database in a file. The WebRTC pass sets it: there
+    the live server's threads, the stand-in's webhooks and several browsers write at once, and the
+    in-memory database shares one connection between threads, so a write during a read fails at once
+    ("database table is locked") instead of waiting its turn as separate connections to a file do."""
+    path = os.environ.get("STREAMIT_SQLITE_TEST_FILE")
+    if path and not _database_is_postgres():
+        test_settings = settings.DATABASES["default"].setdefault("TEST", {})
+        test_settings["NAME"] = path
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits, lockouts and cached reads must not leak from one test into the next."""
