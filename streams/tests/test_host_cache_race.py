@@ -1,4 +1,4 @@
-"""Chat switched off while guests keep asking for tokens: after the commit, no token may grant chat.
+"""Chat closed to guests while they keep asking for tokens: after the commit, no token may grant chat.
 
 Issue 14 #8: the cached host was dropped inside the transaction, so a token request in that gap cached the
 old row again for minutes (5 of 250 toggles granted canPublishData with chat off). Real threads, real
@@ -30,7 +30,14 @@ def unthrottled(monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
 
 
-def test_no_token_grants_chat_once_chat_off_has_committed(livekit, creator, unthrottled):
+# Each change takes chat from a guest: chat switched off, or followers-only switched on.
+CHANGES = [("is_chat_enabled", False, True), ("is_chat_followers_only", True, False)]
+
+
+@pytest.mark.parametrize(("field", "closed", "opened"), CHANGES)
+def test_no_token_grants_chat_once_chat_off_has_committed(
+    livekit, creator, unthrottled, field, closed, opened
+):
     verifier = lk_api.TokenVerifier(livekit.api_key, livekit.api_secret)
     grants: list[tuple[float, float, bool]] = []  # (asked at, answered at, can_publish_data)
     errors: list[BaseException] = []
@@ -60,15 +67,11 @@ def test_no_token_grants_chat_once_chat_off_has_committed(livekit, creator, unth
     off_windows: list[tuple[float, float]] = []  # chat off committed .. chat on begins
     try:
         for _ in range(TOGGLES):
-            services.stream_chat_settings_update(
-                stream=Stream.objects.get(user=creator), is_chat_enabled=False
-            )
+            services.stream_chat_settings_update(stream=Stream.objects.get(user=creator), **{field: closed})
             committed = time.monotonic()
             time.sleep(0.03)  # guests keep asking while chat is off
             turning_on = time.monotonic()
-            services.stream_chat_settings_update(
-                stream=Stream.objects.get(user=creator), is_chat_enabled=True
-            )
+            services.stream_chat_settings_update(stream=Stream.objects.get(user=creator), **{field: opened})
             off_windows.append((committed, turning_on))
             time.sleep(0.01)
     finally:
