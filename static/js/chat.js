@@ -1,11 +1,11 @@
-// Live chat over LiveKit data channels, shared by the watch page and the creator dashboard.
-//
-// The server decides who may chat (the token's canPublishData); this module only mirrors that state,
-// renders messages as text (never HTML) and holds a viewer's message for the slow-mode delay.
+// Live chat, shared by the watch page and the creator dashboard. The server owns it (chat/): a message is
+// POSTed to the chat API, which checks it, stores it and sends it to the room with LiveKit's SendData on
+// CHAT_TOPIC. This module renders only what the server sent — the history first, then the live packets
+// (buffered meanwhile, de-duplicated by id, so nothing is lost or shown twice at the seam) — and ignores
+// any participant's own packets. The token's canPublishData only says whether to show the input.
 // Pure helpers are exported so tests can drive them with the events a room would emit.
 
-export const CHAT_TOPIC = 'lk.chat';
-export const LEGACY_TOPIC = 'lk-chat-topic';
+export const CHAT_TOPIC = 'streamit.chat';
 export const MAX_MESSAGE_LENGTH = 500;
 const MAX_SHOWN_MESSAGES = 200;
 
@@ -14,6 +14,7 @@ const REASONS = {
   followers_only: 'Only followers can chat. Follow to join the conversation.',
   blocked: "You can't chat in this stream.",
   sign_in: 'Only followers can chat: log in and follow to join the conversation.',
+  offline: 'Chat opens when the stream is live.',
   not_allowed: "You can't chat right now.",
 };
 
@@ -80,11 +81,11 @@ export function cleanMessage(text) {
   return String(text ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MESSAGE_LENGTH);
 }
 
-// Older LiveKit chat components send JSON {id, timestamp, message} on the lk-chat-topic data topic.
-export function decodeLegacy(payload) {
+// A packet the server sent on CHAT_TOPIC: {type: "message", message: {id, author, name, role, text, time}}.
+export function decodeEvent(payload) {
   try {
-    const data = JSON.parse(new TextDecoder().decode(payload));
-    return typeof data.message === 'string' ? data.message : null;
+    const event = JSON.parse(new TextDecoder().decode(payload));
+    return event && typeof event.type === 'string' ? event : null;
   } catch {
     return null;
   }
@@ -139,6 +140,10 @@ export class ChatPanel {
     this.state = root.querySelector('[data-chat-state]');
     this.room = null;
     this.pending = null;
+    this.url = root.dataset.chatUrl;
+    this.token = ''; // a guest's LiveKit token: their proof of who they are to the chat API
+    this.shown = new Set(); // message ids on the page
+    this.held = null; // live events that arrived while the history loads
     this.canChat = root.dataset.canChat === 'true';
     this.blockUrl = root.dataset.blockUrl || ''; // set on the creator's dashboard only
     this.reason = root.dataset.reason || '';
@@ -150,16 +155,18 @@ export class ChatPanel {
     this.render();
   }
 
-  // Called by the player once connected; until then the chat waits for the room.
-  attach(room, RoomEvent) {
+  // Called by the player once connected (with the token it connected with); until then the chat waits.
+  attach(room, RoomEvent, token = '') {
     this.room = room;
-    room.registerTextStreamHandler(CHAT_TOPIC, async (reader, participantInfo) => {
-      this.receive(participantInfo.identity, await reader.readAll());
-    });
+    this.token = token;
+    this.held = [];
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-      if (topic !== LEGACY_TOPIC || !participant) return;
-      const text = decodeLegacy(payload);
-      if (text !== null) this.receive(participant.identity, text);
+      // Only the server speaks on the chat topic: a participant's packet (anyone can send one) is ignored.
+      if (topic !== CHAT_TOPIC || participant) return;
+      const event = decodeEvent(payload);
+      if (!event || this.room !== room) return;
+      if (this.held) this.held.push(event);
+      else this.apply(event);
     });
     room.on(RoomEvent.ParticipantPermissionsChanged, (_previous, participant) => {
       if (participant === room.localParticipant) {
@@ -167,20 +174,61 @@ export class ChatPanel {
       }
     });
     this.render();
+    this.loadHistory(room);
+  }
+
+  // The session's last messages, then whatever arrived live meanwhile (ids already shown are skipped).
+  async loadHistory(room) {
+    try {
+      // A server error or a dropped connection is tried again twice; a refusal (4xx) is not.
+      for (let attempt = 0; attempt < 3 && this.room === room; attempt += 1) {
+        if (attempt) await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        let response;
+        try {
+          response = await fetch(this.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        } catch {
+          continue;
+        }
+        if (response.status >= 500) continue;
+        const data = response.ok ? await response.json() : { messages: [] };
+        if (this.room !== room) return;
+        for (const message of data.messages) this.show(message);
+        break;
+      }
+    } finally {
+      if (this.room === room) {
+        const held = this.held || [];
+        this.held = null;
+        for (const event of held) this.apply(event);
+        this.root.dataset.history = 'loaded';
+      }
+    }
   }
 
   detach() {
     this.room = null;
+    this.held = null;
     this.render();
   }
 
-  receive(identity, text) {
-    const participant = this.room?.remoteParticipants?.get(identity);
-    const sender = describeSender(identity, participant?.name, this.identities);
-    const item = renderMessage(this.list, { ...sender, text });
+  apply(event) {
+    if (event.type === 'message' && event.message) this.show(event.message);
+  }
+
+  show(message) {
+    if (this.shown.has(message.id)) return;
+    this.shown.add(message.id);
+    const item = renderMessage(this.list, {
+      name: String(message.name || '').slice(0, 50),
+      text: message.text,
+      isGuest: message.role === 'guest',
+      isHost: message.role === 'creator',
+    });
+    item.dataset.messageId = message.id;
+    item.dataset.author = message.author;
     // The creator can block the registered viewer behind a line (their name is their username).
-    if (this.blockUrl && participant?.name && isBlockable(identity, this.identities)) {
-      item.querySelector('.chat-text').before(blockButton(participant.name, (name) => this.block(name)), ' ');
+    if (this.blockUrl && message.role !== 'guest' && isBlockable(String(message.author), this.identities)) {
+      item.querySelector('.chat-text').before(blockButton(message.name, (name) => this.block(name)), ' ');
     }
   }
 
@@ -257,12 +305,28 @@ export class ChatPanel {
     this.input.value = '';
     this.render();
     if (!this.canChat || !this.room) return;
+    const headers = { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let response;
+    let data = {};
     try {
-      await this.room.localParticipant.sendText(text, { topic: CHAT_TOPIC });
-      const me = this.room.localParticipant;
-      renderMessage(this.list, { ...describeSender(me.identity, me.name, this.identities), text });
-    } catch (error) {
+      response = await fetch(this.url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers,
+        body: JSON.stringify({ text }),
+      });
+      data = await response.json().catch(() => ({}));
+    } catch {
       renderMessage(this.list, { system: true, text: 'Your message could not be sent.' });
+      return;
+    }
+    if (response.status === 201) {
+      this.show(data); // the server's copy; the room's packet of it is then skipped
+    } else if (response.status === 403 && data.reason) {
+      this.setPermission(false, data.reason);
+    } else {
+      renderMessage(this.list, { system: true, text: data.detail || 'Your message could not be sent.' });
     }
   }
 }

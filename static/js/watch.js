@@ -237,7 +237,7 @@ class WatchPage {
     this.failures = 0;
     this.joined = true;
     this.enter('live');
-    this.chat?.attach(room, RoomEvent);
+    this.chat?.attach(room, RoomEvent, grant.token);
     this.people?.attach(room, RoomEvent);
     this.schedulePoll(); // connected: the slower cadence
   }

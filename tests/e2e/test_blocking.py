@@ -2,8 +2,9 @@
 the dashboard's list of people in the room, each after a confirmation; everyone has a page of whom they
 blocked with Unblock; a viewer's Block on a creator asks first.
 
-The room is a stand-in object with livekit-client's shape (a real connection needs WebRTC, which the
-test_realtime_* tests cover): it holds bob (a registered viewer) and a guest, and lets the test emit events.
+The room is a stand-in object with livekit-client's shape, chat lines arriving as the server's packets (a
+real connection needs WebRTC, which the test_realtime_* tests cover): it holds bob (a registered viewer)
+and a guest, and lets the test emit events.
 """
 
 from playwright.sync_api import expect
@@ -33,7 +34,17 @@ FAKE_ROOM = """
   document.querySelector('[data-people]').peoplePanel.attach(room, events);
   window.__room = {
     room, handlers,
-    say: (identity, text) => handlers['text:lk.chat'][0]({ readAll: async () => text }, { identity }),
+    // As the server delivers chat: a SendData packet on the chat topic, from no participant.
+    say: (identity, text) => {
+      const message = {
+        id: (window.__said = (window.__said || 0) + 1), author: identity,
+        name: participants.get(identity).name,
+        role: identity.startsWith('guest-') ? 'guest' : 'viewer',
+        text, time: new Date().toISOString(),
+      };
+      const payload = new TextEncoder().encode(JSON.stringify({ type: 'message', message }));
+      handlers.dataReceived.forEach((handler) => handler(payload, undefined, 0, 'streamit.chat'));
+    },
   };
 }
 """

@@ -3,12 +3,14 @@ fake Room): following unlocks a followers-only chat live, the room's permission 
 it, slow mode holds a message before it leaves the browser, and another person's text and name are
 shown as text. Markers browser + webrtc: the loopback-only namespace (scripts/test-webrtc.sh)."""
 
+import json
 import time
 
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Follow
+from chat.services import CHAT_TOPIC
 from streams.services import stream_chat_settings_update
 from tests.e2e.conftest import log_in
 from tests.e2e.test_realtime_watch import CONNECT_TIMEOUT, go_live, line, open_page, rtc_browser, say, watch
@@ -18,13 +20,17 @@ __all__ = ["open_page", "rtc_browser"]  # fixtures shared with the watch page's 
 
 
 def chat_texts(livekit, identity):
-    """The lk.chat texts the stand-in relayed from one identity (inline text streams, as 2.x sends them
-    to recipients that all speak data streams v2)."""
-    return [
-        p.stream_header.inline_content.decode(errors="replace")
-        for p in livekit.relayed_data
-        if p.participant_identity == identity and p.stream_header.topic == "lk.chat"
-    ]
+    """The texts the server sent to the room (SendData on the chat topic) from one identity's messages."""
+    texts = []
+    for request in livekit.sent_data:
+        event = json.loads(request.data)
+        if (
+            request.topic == CHAT_TOPIC
+            and event["type"] == "message"
+            and event["message"]["author"] == identity
+        ):
+            texts.append(event["message"]["text"])
+    return texts
 
 
 def test_following_unlocks_a_followers_only_chat_without_a_reload(
@@ -114,3 +120,50 @@ def test_another_persons_text_and_name_are_shown_as_text(open_page, creator, vie
     expect(message.locator(".badge.guest")).to_be_visible()
     assert bob.locator("[data-chat-messages] img, [data-chat-messages] script").count() == 0
     assert bob.evaluate("window.__xss") is None
+
+
+def test_a_late_joiner_sees_the_last_messages_then_live_ones_once_each(
+    open_page, creator, viewer, outsider, password, livekit
+):
+    go_live(creator)
+    bob = open_page()
+    log_in(bob, "bob", password)
+    watch(bob)
+    for n in range(3):
+        say(bob, f"before {n}")
+        expect(line(bob, f"before {n}")).to_have_count(1)
+
+    carol = open_page()
+    log_in(carol, "charlie", password)
+    watch(carol)
+    say(bob, "after carol came")
+
+    lines = carol.locator("[data-chat-messages] li .chat-text")
+    expect(lines).to_have_text(
+        ["before 0", "before 1", "before 2", "after carol came"], timeout=CONNECT_TIMEOUT
+    )
+    carol.wait_for_timeout(500)
+    expect(lines).to_have_count(4)  # nothing twice at the seam of history and live
+
+
+def test_a_participants_own_packet_on_the_chat_topic_is_not_shown(
+    open_page, creator, viewer, password, livekit
+):
+    go_live(creator)
+    guest = open_page()
+    watch(guest)
+    bob = open_page()
+    log_in(bob, "bob", password)
+    watch(bob)
+    forged = {
+        "type": "message",
+        "message": {"id": 999, "author": "1", "name": "alice", "role": "creator", "text": "forged"},
+    }
+    bob.evaluate(
+        """(event) => document.querySelector('[data-watch]').watchPage.room.localParticipant.publishData(
+            new TextEncoder().encode(JSON.stringify(event)), { reliable: true, topic: 'streamit.chat' })""",
+        forged,
+    )
+    say(bob, "real one")
+    expect(line(guest, "real one")).to_have_count(1, timeout=CONNECT_TIMEOUT)
+    expect(line(guest, "forged")).to_have_count(0)

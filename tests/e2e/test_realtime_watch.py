@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from accounts.services import block_create
 from conftest import _chromium_path
+from streams.live import stream_go_live
 from streams.services import stream_chat_settings_update
 from tests.e2e.conftest import RECORD_VIOLATIONS, log_in
 
@@ -72,13 +73,20 @@ def open_page(rtc_browser, live_server, transactional_db, livekit, settings):
 
 
 def go_live(creator):
-    creator.stream.is_live = True
-    creator.stream.save()
+    """Live as the ingress webhook leaves it: an open session, which the chat keeps its messages in."""
+    stream_go_live(stream=creator.stream)
+    creator.stream.refresh_from_db()  # a test that saves the stream later must not undo it
 
 
 def watch(page, state="live"):
     page.goto("/alice/live")
     expect(page.locator("[data-watch]")).to_have_attribute("data-state", state, timeout=CONNECT_TIMEOUT)
+    if state == "live":
+        # Connected, the chat loads its history: wait for it, so the test's own writes never meet that read
+        # (SQLite's shared in-memory database refuses a write while another thread reads the table).
+        expect(page.locator("[data-chat]")).to_have_attribute(
+            "data-history", "loaded", timeout=CONNECT_TIMEOUT
+        )
 
 
 def say(page, text):
