@@ -269,11 +269,12 @@ def rows_for(creator: str) -> list[Row]:
 def prepare_cache(row: Row, creators: int) -> None:
     from django.core.cache import cache
 
-    from viewers import selectors
+    from streams import selectors
 
     if row.cache == "cold":
         cache.clear()  # sessions live in the database, so the signed-in cookie survives
     elif row.cache == "warm":
+        cache.clear()  # then each read below stores the name, the generation and the copy
         for i in range(creators):
             selectors.host_get(username=f"creator{i:05d}")
 

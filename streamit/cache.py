@@ -79,3 +79,14 @@ def caches_for(url: str, *, socket_timeout: float) -> dict:
     if config["BACKEND"] == DJANGO_REDIS:
         caches["default"]["OPTIONS"]["IGNORE_EXCEPTIONS"] = True
     return caches
+
+
+def redis_client(alias: str = "default"):
+    """The redis-py client behind a django-redis cache, for the few paths that batch their commands into
+    one round trip (a script); None when the cache is another backend (locmem in development and tests)."""
+    from django.core.cache import caches
+
+    backend = caches[alias]
+    if type(backend).__module__ != "django_redis.cache":
+        return None
+    return backend.client.get_client(write=True)

@@ -19,6 +19,7 @@ from django.core.cache import caches
 from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from .cache import redis_client
 from .client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -81,14 +82,6 @@ class SocialThrottle(_PerUserThrottle):
     scope = "social"
 
 
-def _redis_client():
-    """The default cache's Redis client, or None when the cache is not django-redis."""
-    backend = caches["default"]
-    if type(backend).__module__ != "django_redis.cache":
-        return None
-    return backend.client.get_client(write=True)
-
-
 class TokenThrottle(BaseThrottle):
     """TokenIPThrottle and TokenUserThrottle in one round trip (see the module's docstring)."""
 
@@ -104,7 +97,7 @@ class TokenThrottle(BaseThrottle):
                 limits.append((throttle, key))
         if not limits:
             return True
-        client = _redis_client()
+        client = redis_client()
         if client is None:
             waits = [throttle.wait() for throttle, _ in limits if not throttle.allow_request(request, view)]
         else:

@@ -11,15 +11,18 @@ generation once the change commits. A copy made from a read that raced a change 
 old generation and so is never served.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models import Exists, Q
+from redis.exceptions import RedisError
 
 from accounts.models import Block, CreatorStatus, Follow, User
 from accounts.validators import could_be_username
+from streamit.cache import redis_client
 
 from . import identities, tokens
 from .models import Stream
@@ -96,39 +99,118 @@ def _host_row(**lookup) -> Host | None:
     return Host(*row) if row else None
 
 
-def _host_by_id(user_id: int) -> Host | None:
+# On Redis, what the cache holds for one host comes in one round trip: the id its name leads to (unless
+# the id is given), that host's copy, and its generation, made if it had none (as ``cache.add`` would).
+_READ_HOST = """
+local id = ARGV[3]
+if id == "" then
+  id = redis.call("GET", KEYS[1])
+  if not id then return {false, false, false} end
+end
+local generation_key = ARGV[2] .. id
+redis.call("SET", generation_key, ARGV[4], "NX")
+return {id, redis.call("GET", ARGV[1] .. id), redis.call("GET", generation_key)}
+"""
+_read_host_script = None
+
+# A name the cache did not know, read from the database, is stored in one round trip: the name, and the
+# copy if the host has no generation yet. Then no change can have committed unseen between the row read
+# and this write (its bump would have made the generation); once a generation exists, a copy waits for
+# a request that reads the generation before the row.
+_STORE_NAMED = """
+redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
+if redis.call("SET", KEYS[2], ARGV[2], "NX") then
+  redis.call("SET", KEYS[3], ARGV[3], "EX", ARGV[4])
+end
+"""
+_store_named_script = None
+
+
+def _read_redis(client, *, username: str | None, user_id: int | None) -> tuple:
+    global _read_host_script
+    if _read_host_script is None:
+        _read_host_script = client.register_script(_READ_HOST)
+    backend = caches["default"]
+    # The script builds a host's keys from its id: the key templates as the cache makes keys.
+    host_prefix, generation_prefix = backend.make_key(_host_key("")), backend.make_key(_generation_key(""))
+    name_key = backend.make_key(_name_key(username) if username is not None else _host_key(user_id))
+    found_id, copy, generation = _read_host_script(
+        keys=[name_key],
+        args=[host_prefix, generation_prefix, "" if user_id is None else user_id, time.time_ns()],
+        client=client,
+    )
+    if found_id is None:
+        return None, None, None
+    decode = backend.client.decode
+    return int(found_id), decode(copy) if copy is not None else None, decode(generation)
+
+
+def _store_named(username: str, host: Host) -> None:
+    generation = time.time_ns()
+    client = redis_client()
+    if client is None:
+        cache.set(_name_key(username), host.user_id, HOST_CACHE_SECONDS)
+        if cache.add(_generation_key(host.user_id), generation, None):
+            cache.set(_host_key(host.user_id), (generation, host), HOST_CACHE_SECONDS)
+        return
+    global _store_named_script
+    if _store_named_script is None:
+        _store_named_script = client.register_script(_STORE_NAMED)
+    backend = caches["default"]
+    keys = [_name_key(username), _generation_key(host.user_id), _host_key(host.user_id)]
+    # As the cache does on a failure: nothing stored, the next request reads the database again.
+    with contextlib.suppress(RedisError):
+        _store_named_script(
+            keys=[backend.make_key(key) for key in keys],
+            args=[host.user_id, generation, backend.client.encode((generation, host)), HOST_CACHE_SECONDS],
+            client=client,
+        )
+
+
+def _read(*, username: str | None, user_id: int | None) -> tuple:
+    """(id, cached copy, generation) for a host named by username or id: id None when a name is unknown
+    to the cache; generation None when the cache cannot keep one (then nothing is stored)."""
+    client = redis_client()
+    if client is not None:
+        try:
+            return _read_redis(client, username=username, user_id=user_id)
+        except RedisError:  # as the cache does: a miss, answered from the database, nothing stored
+            return user_id, None, None
+    if user_id is None:
+        user_id = cache.get(_name_key(username))
+        if user_id is None:
+            return None, None, None
     key, generation_key = _host_key(user_id), _generation_key(user_id)
     found = cache.get_many([key, generation_key])
     generation = found.get(generation_key)
     if generation is None:
         cache.add(generation_key, time.time_ns(), None)
         generation = cache.get(generation_key)
-    cached = found.get(key)
-    if cached is not None and generation is not None and cached[0] == generation:
-        return cached[1]
-    # The generation was read before the row: if a change commits after this read, the copy stored
-    # below carries the generation that change retires.
-    host = _host_row(user_id=user_id)
-    if host is not None and generation is not None:
-        cache.set(key, (generation, host), HOST_CACHE_SECONDS)
-    return host
+    return user_id, found.get(key), generation
 
 
 def host_get(*, username: str | None = None, user_id: int | None = None) -> Host | None:
-    """The approved, active creator by username (any case) or id; from the cache when it is current."""
-    if username is None:
-        return _host_by_id(user_id)
-    if not could_be_username(username):
+    """The approved, active creator by username (any case) or id; from the cache when it is current.
+
+    Warm, one cache read (one Redis round trip) and no query; cold, one query and one write more.
+    """
+    if username is not None and not could_be_username(username):
         return None
-    # The name only leads to the id (a rename is checked below); the host itself is cached by id.
-    user_id = cache.get(_name_key(username))
+    user_id, cached, generation = _read(username=username, user_id=user_id)
     if user_id is None:
-        user_id = _approved(user__username__lower=username.lower()).values_list("user_id", flat=True).first()
-        if user_id is None:
-            return None
-        cache.set(_name_key(username), user_id, HOST_CACHE_SECONDS)
-    host = _host_by_id(user_id)
-    if host is not None and host.username.lower() == username.lower():
+        host = _host_row(user__username__lower=username.lower())  # a name the cache does not know
+        if host is not None:
+            _store_named(username, host)
+        return host
+    if cached is not None and generation is not None and cached[0] == generation:
+        host = cached[1]
+    else:
+        # The generation was read before the row: if a change commits after this read, the copy stored
+        # below carries the generation that change retires.
+        host = _host_row(user_id=user_id)
+        if host is not None and generation is not None:
+            cache.set(_host_key(user_id), (generation, host), HOST_CACHE_SECONDS)
+    if username is None or (host is not None and host.username.lower() == username.lower()):
         return host
     # Renamed, revoked or gone since the name was cached: forget it and answer from the database.
     cache.delete(_name_key(username))

@@ -4,13 +4,17 @@ Round trips are counted where redis-py writes to the socket (one write per comma
 so a test fails when a change adds a trip, whatever it times.
 """
 
+import hashlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from conftest import _redis_url
+from streamit import throttles
 from streamit.cache import caches_for
+from streams import selectors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -21,6 +25,13 @@ def redis_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+SCRIPTS = {
+    hashlib.sha1(throttles._SLIDING_WINDOWS.encode()).hexdigest(): "throttles",
+    hashlib.sha1(selectors._READ_HOST.encode()).hexdigest(): "host",
+    hashlib.sha1(selectors._STORE_NAMED.encode()).hexdigest(): "store host",
+}
 
 
 @pytest.fixture
@@ -34,9 +45,14 @@ def round_trips(monkeypatch):
     def counting(self, command, check_health=True):
         packed = b"".join(command) if isinstance(command, list | tuple) else command
         lines = packed.split(b"\r\n")
-        # RESP: each command is "*<argc>", "$<len>", its name, ...
+        # RESP: each command is "*<argc>", "$<len>", its name, ...; a script call is named by its script.
+        starts = [i for i, line in enumerate(lines[:-2]) if line.startswith(b"*")]
+        names = [lines[i + 2].decode().upper() for i in starts]
         sent.append(
-            [lines[i + 2].decode().upper() for i, line in enumerate(lines[:-2]) if line.startswith(b"*")]
+            [
+                SCRIPTS.get(lines[i + 4].decode(), name) if name == "EVALSHA" else name
+                for i, name in zip(starts, names, strict=True)
+            ]
         )
         return original(self, command, check_health)
 
@@ -93,4 +109,62 @@ def test_a_guest_token_costs_one_round_trip_for_both_limits(creator, viewer, rou
     assert ask(client).status_code == 200  # loads the script, fills the host cache
     round_trips.clear()
     assert ask(client).status_code == 200
-    assert len([trip for trip in round_trips if "EVALSHA" in trip]) == 1
+    assert round_trips[0] == ["throttles"]
+    assert len([trip for trip in round_trips if trip == ["throttles"]]) == 1
+
+
+@pytest.mark.parametrize("body", [{"username": "Alice"}, "hostId"])
+def test_a_warm_token_is_one_host_read_and_no_query(
+    creator, viewer, body, round_trips, django_assert_max_num_queries
+):
+    body = {"hostId": creator.pk} if body == "hostId" else body
+    client = APIClient()
+    assert ask(client, **body).status_code == 200  # caches the host (and the name leading to it)
+    round_trips.clear()
+    with django_assert_max_num_queries(0):
+        assert ask(client, **body).status_code == 200
+    # One for both throttles, one for the host (name, copy and generation read by one script).
+    assert round_trips == [["throttles"], ["host"]]
+
+
+def test_a_cold_token_is_one_query_and_one_write(creator, round_trips, django_assert_max_num_queries):
+    client = APIClient()
+
+    def one_request(expected_trips):
+        round_trips.clear()
+        with django_assert_max_num_queries(1):
+            assert ask(client).status_code == 200
+        assert round_trips == expected_trips
+
+    # Nothing cached: the reads, one query, then the name, the generation and the copy in one write.
+    one_request([["throttles"], ["host"], ["store host"]])
+    one_request([["throttles"], ["host"]])
+    with django_assert_max_num_queries(0):
+        ask(client)
+    # The copy evicted: read, query, the copy written under the generation read before the row.
+    cache.delete(f"host:{creator.pk}")
+    one_request([["throttles"], ["host"], ["SET"]])
+    # The name expired but the generation lives on: the name is stored, the copy waits for the next
+    # request (which reads the generation before the row), then all is warm again.
+    cache.delete_many(["host-id:alice", f"host:{creator.pk}"])
+    one_request([["throttles"], ["host"], ["store host"]])
+    one_request([["throttles"], ["host"], ["SET"]])
+    with django_assert_max_num_queries(0):
+        ask(client)
+
+
+def test_a_signed_in_token_adds_one_query_for_follow_and_block(
+    creator, viewer, round_trips, django_assert_max_num_queries
+):
+    client = APIClient()
+    client.force_authenticate(viewer)
+    ask(client)
+    round_trips.clear()
+    with django_assert_max_num_queries(1):
+        assert ask(client).status_code == 200
+    assert round_trips == [["throttles"], ["host"]]
+
+
+def test_an_unknown_name_is_404_and_caches_nothing(creator, round_trips):
+    assert ask(APIClient(), username="nobody").status_code == 404
+    assert round_trips == [["throttles"], ["host"]]
