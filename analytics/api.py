@@ -58,6 +58,11 @@ class PointOutputSerializer(serializers.Serializer):
     peak = serializers.IntegerField(help_text="Most viewers at once during the interval.")
 
 
+class ChatMinuteOutputSerializer(serializers.Serializer):
+    t = serializers.IntegerField(help_text="Start of the minute, ms since the epoch.")
+    messages = serializers.IntegerField()
+
+
 class AnalyticsListApi(CreatorApi):
     class OutputSerializer(serializers.Serializer):
         days = DayOutputSerializer(many=True)
@@ -70,7 +75,7 @@ class AnalyticsListApi(CreatorApi):
         stream = self.stream(request)
         sessions = selectors.session_list(stream=stream)
         days = selectors.day_list(stream=stream, sessions=sessions)
-        data = {"days": days, "sessions": sessions, "chatMessagesStored": selectors.CHAT_STORED}
+        data = {"days": days, "sessions": sessions, "chatMessagesStored": selectors.chat_stored()}
         return Response(self.OutputSerializer(data).data)
 
 
@@ -96,6 +101,9 @@ class AnalyticsSessionApi(CreatorApi):
         session = SessionOutputSerializer()
         intervalSeconds = serializers.IntegerField()
         points = PointOutputSerializer(many=True)
+        chat = ChatMinuteOutputSerializer(
+            many=True, help_text="Chat messages per minute (minutes with none left out)."
+        )
         now = serializers.IntegerField(help_text="The server's time, ms since the epoch.")
 
     @extend_schema(
@@ -120,7 +128,13 @@ class AnalyticsSessionApi(CreatorApi):
         figures, points = selectors.session_detail(session=session)
         now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
         data = self.OutputSerializer(
-            {"session": figures, "intervalSeconds": BUCKET_MS // 1000, "points": points, "now": now_ms}
+            {
+                "session": figures,
+                "intervalSeconds": BUCKET_MS // 1000,
+                "points": points,
+                "chat": selectors.chat_rate(session=session),
+                "now": now_ms,
+            }
         ).data
         response = Response(data)
         if request.accepted_renderer.format == "csv":

@@ -7,8 +7,9 @@ The overview reads a fixed number of queries whatever the number of sessions: th
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMinute
 from django.utils import timezone
 
 from accounts.models import Follow
@@ -18,8 +19,19 @@ from .models import BUCKET_MS, SeriesPoint, SessionStats
 from .services import from_ms, session_window, to_ms
 
 OVERVIEW_DAYS = 30
-# Chat messages are not stored yet (the chat app will keep them); until then every session reports 0.
-CHAT_STORED = False
+
+
+def _chat_model():
+    # The chat app keeps messages per session; it sits beside this one, so it is reached through the
+    # session's reverse relation, not imported. Without it every session reports 0 messages.
+    try:
+        return StreamSession._meta.get_field("chat_messages").related_model
+    except FieldDoesNotExist:
+        return None
+
+
+def chat_stored() -> bool:
+    return _chat_model() is not None
 
 
 @dataclass(frozen=True)
@@ -64,9 +76,8 @@ class Point:
         return from_ms(self.t).strftime("%H:%M:%S")
 
 
-def _figures(
-    session: StreamSession, stats: SessionStats | None, followers: int, now_ms: int
-) -> SessionFigures:
+def _figures(session: StreamSession, stats: SessionStats | None, now_ms: int) -> SessionFigures:
+    """``session`` carries the annotations of ``_with_counts``."""
     start, end = session_window(session)
     until = end if end is not None else max(now_ms, start)
     presence = stats.presence_ms if stats else 0
@@ -85,8 +96,8 @@ def _figures(
         average_viewers=round(presence / duration, 2) if duration > 0 else 0.0,
         minutes_watched=round(presence / 60_000, 1),
         unique_viewers=stats.unique_viewers if stats else 0,
-        followers_gained=followers,
-        chat_messages=0,
+        followers_gained=session.followers_gained,
+        chat_messages=session.chat_count,
     )
 
 
@@ -97,8 +108,9 @@ def _stats(session: StreamSession) -> SessionStats | None:
         return None
 
 
-def _with_followers(sessions, now: datetime):
-    """Annotate each session with the follows of its creator made while it ran (one subquery, no N+1)."""
+def _with_counts(sessions, now: datetime):
+    """Annotate each session with the follows of its creator made while it ran and the chat messages said
+    in it (a subquery each, no N+1)."""
     follows = (
         Follow.objects.filter(
             following_id=OuterRef("stream__user_id"),
@@ -110,16 +122,21 @@ def _with_followers(sessions, now: datetime):
         .annotate(n=Count("id"))
         .values("n")
     )
-    return sessions.annotate(followers_gained=Coalesce(Subquery(follows), 0))
+    sessions = sessions.annotate(followers_gained=Coalesce(Subquery(follows), 0))
+    chat = _chat_model()
+    if chat is None:
+        return sessions.annotate(chat_count=Value(0))
+    said = chat.objects.filter(session=OuterRef("pk")).order_by().values("session").annotate(n=Count("id"))
+    return sessions.annotate(chat_count=Coalesce(Subquery(said.values("n")), 0))
 
 
 def session_list(*, stream: Stream, days: int = OVERVIEW_DAYS) -> list[SessionFigures]:
     """The stream's sessions that started in the last ``days`` days, newest first, with their figures."""
     now = timezone.now()
     sessions = StreamSession.objects.filter(stream=stream, started_at__gte=now - timedelta(days=days))
-    sessions = _with_followers(sessions.select_related("analytics").order_by("-started_at"), now)
+    sessions = _with_counts(sessions.select_related("analytics").order_by("-started_at"), now)
     now_ms = to_ms(now)
-    return [_figures(s, _stats(s), s.followers_gained, now_ms) for s in sessions]
+    return [_figures(s, _stats(s), now_ms) for s in sessions]
 
 
 def day_list(*, stream: Stream, sessions: list[SessionFigures], days: int = OVERVIEW_DAYS) -> list[Day]:
@@ -151,17 +168,42 @@ def day_list(*, stream: Stream, sessions: list[SessionFigures], days: int = OVER
 
 def session_get(*, session_id: int) -> StreamSession | None:
     sessions = StreamSession.objects.select_related("analytics", "stream").filter(pk=session_id)
-    return _with_followers(sessions, timezone.now()).first()
+    return _with_counts(sessions, timezone.now()).first()
 
 
 def session_detail(*, session: StreamSession) -> tuple[SessionFigures, list[Point]]:
     """A session's figures and its series, one point per 15 s interval (the rows are dense).
 
     ``session`` comes from ``session_get`` (with its stats and followers)."""
-    figures = _figures(session, _stats(session), session.followers_gained, to_ms(timezone.now()))
+    figures = _figures(session, _stats(session), to_ms(timezone.now()))
     start, end = session_window(session)
     rows = SeriesPoint.objects.filter(session=session)
     if end is not None:
         rows = rows.filter(bucket__lt=end)  # a change cut by the session's end left nothing past it
     points = [Point(t, v, p) for t, v, p in rows.values_list("bucket", "viewers", "peak")]
     return figures, points
+
+
+@dataclass(frozen=True)
+class ChatMinute:
+    t: int  # start of the minute, ms since the epoch
+    messages: int
+
+    @property
+    def time_utc(self) -> str:
+        return from_ms(self.t).strftime("%H:%M")
+
+
+def chat_rate(*, session: StreamSession) -> list[ChatMinute]:
+    """Chat messages per minute of the session, minutes without any left out."""
+    chat = _chat_model()
+    if chat is None:
+        return []
+    minutes = (
+        chat.objects.filter(session=session)
+        .annotate(minute=TruncMinute("created_at"))
+        .order_by("minute")
+        .values_list("minute")
+        .annotate(n=Count("id"))
+    )
+    return [ChatMinute(to_ms(minute), n) for minute, n in minutes]

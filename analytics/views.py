@@ -40,7 +40,7 @@ def overview(request: HttpRequest, stream: Stream) -> HttpResponse:
         "minutes": [d.minutes_watched for d in days],
         "followers": [d.followers_gained for d in days],
     }
-    context = {"sessions": sessions, "days": days, "chart": chart, "chat_stored": selectors.CHAT_STORED}
+    context = {"sessions": sessions, "days": days, "chart": chart, "chat_stored": selectors.chat_stored()}
     return render(request, "analytics/overview.html", context)
 
 
@@ -53,17 +53,21 @@ def session(request: HttpRequest, stream: Stream, session_id: int) -> HttpRespon
     if found.stream_id != stream.pk:
         raise PermissionDenied
     figures, points = selectors.session_detail(session=found)
+    chat = selectors.chat_rate(session=found)
     chart = {
         "t": [p.t // 1000 for p in points],
         "viewers": [p.viewers for p in points],
         "peak": [p.peak for p in points],
+        "chatT": [m.t // 1000 for m in chat],
+        "chatMessages": [m.messages for m in chat],
     }
     context = {
         "figures": figures,
         "points": points,
+        "chat": chat,
         "chart": chart,
         "interval_seconds": BUCKET_MS // 1000,
         "poll_seconds": settings.WATCH_POLL_SECONDS,
-        "chat_stored": selectors.CHAT_STORED,
+        "chat_stored": selectors.chat_stored(),
     }
     return render(request, "analytics/session.html", context)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Follow
 from analytics.models import BUCKET_MS
+from analytics.services import from_ms
 from conftest import make_user
 
 from .conftest import play
@@ -21,7 +22,27 @@ def _session_url(session, fmt: str = "") -> str:
     return reverse("analytics-api:session", args=[session.pk]) + (f"?format={fmt}" if fmt else "")
 
 
+M5 = (T0 + 5 * MIN) // MIN * MIN  # the calendar minute five minutes in
+M70 = (T0 + 70 * MIN) // MIN * MIN
+
+
+def _say(session, *at_ms: int) -> None:
+    """Chat lines said at these times."""
+    from chat.models import ChatMessage
+
+    for at in at_ms:
+        ChatMessage.objects.create(
+            session=session,
+            identity="101",
+            name="bob",
+            role="viewer",
+            text="hi",
+            created_at=from_ms(at),
+        )
+
+
 def test_it_lists_the_days_and_the_sessions(client, creator, session):
+    _say(session, M5 + 1_000, M5 + 59_000, M70 + 30_000)
     fan = make_user("fan")
     follow = Follow.objects.create(follower=fan, following=creator)
     Follow.objects.filter(pk=follow.pk).update(created_at=session.started_at + timedelta(minutes=5))
@@ -30,13 +51,13 @@ def test_it_lists_the_days_and_the_sessions(client, creator, session):
     body = client.get(LIST).json()
 
     assert len(body["days"]) == 30
-    assert body["chatMessagesStored"] is False
+    assert body["chatMessagesStored"] is True
     [row] = body["sessions"]
     assert row["id"] == session.pk and row["live"] is False
     assert row["durationSeconds"] == END * 60
     assert (row["peakViewers"], row["uniqueViewers"], row["minutesWatched"]) == (3, 3, 189.0)
     assert row["averageViewers"] == pytest.approx(1.575, abs=0.01)  # 189 minutes over 120
-    assert (row["followersGained"], row["chatMessages"]) == (1, 0)
+    assert (row["followersGained"], row["chatMessages"]) == (1, 3)
     today = body["days"][-1]
     assert sum(d["hoursStreamed"] for d in body["days"]) == 2.0
     assert sum(d["minutesWatched"] for d in body["days"]) == 189.0
@@ -44,6 +65,7 @@ def test_it_lists_the_days_and_the_sessions(client, creator, session):
 
 
 def test_it_gives_a_sessions_series(client, creator, session):
+    _say(session, M5 + 1_000, M5 + 59_000, M70 + 30_000)
     client.force_login(creator)
 
     body = client.get(_session_url(session)).json()
@@ -53,6 +75,8 @@ def test_it_gives_a_sessions_series(client, creator, session):
     points = body["points"]
     assert [p["t"] for p in points] == list(range(T0, T0 + END * MIN, BUCKET_MS))
     assert [p["viewers"] for p in points] == [expected_viewers(p["t"]) for p in points]
+    assert body["session"]["chatMessages"] == 3
+    assert body["chat"] == [{"t": M5, "messages": 2}, {"t": M70, "messages": 1}]
 
 
 def test_it_downloads_the_series_as_csv(client, creator, session):

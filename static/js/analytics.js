@@ -73,6 +73,25 @@ function startSession(hook) {
   );
   hook.plot = plot;
   keepFitted(plot, hook);
+
+  // The chat rate under the curve, on the same time axis (messages per minute).
+  const chatHook = document.querySelector('[data-analytics-chat]');
+  let chatPlot = null;
+  if (chatHook) {
+    chatPlot = new uPlot(
+      {
+        width: widthOf(chatHook),
+        height: 140,
+        scales: { x: { time: true, range: () => [plot.scales.x.min, plot.scales.x.max] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+        series: [{}, { label: 'Chat messages / min', stroke: '#30a46c', fill: 'rgba(48,164,108,.35)', paths: uPlot.paths.bars({ size: [0.9, 12] }) }],
+        axes: [AXIS, AXIS],
+      },
+      [data.chatT, data.chatMessages],
+      chatHook,
+    );
+    chatHook.plot = chatPlot;
+    keepFitted(chatPlot, chatHook);
+  }
   if (hook.dataset.live !== 'true') return;
 
   const every = Math.max(2, Number(hook.dataset.pollSeconds) || 10) * 1000;
@@ -85,6 +104,7 @@ function startSession(hook) {
         const points = body.points;
         plot.setData([points.map((p) => p.t / 1000), points.map((p) => p.viewers), points.map((p) => p.peak)]);
         seriesTable(points);
+        if (chatPlot) chatPlot.setData([body.chat.map((m) => m.t / 1000), body.chat.map((m) => m.messages)]);
         for (const element of document.querySelectorAll('[data-figure]')) {
           element.textContent = String(body.session[element.dataset.figure]);
         }

@@ -6,8 +6,10 @@ import time
 from playwright.sync_api import expect
 
 from analytics.models import BUCKET_MS
+from analytics.services import from_ms
 from analytics.tests.conftest import play
-from analytics.tests.story import END, MIN, expected_viewers
+from analytics.tests.story import END, MIN, T0, expected_viewers
+from chat.models import ChatMessage
 from tests.e2e.conftest import log_in, wait_until
 from webhooks.tests.deliveries import http_post, participant_event
 
@@ -18,6 +20,11 @@ TABLE_ROWS = """() => [...document.querySelectorAll('[data-series-table] tbody t
 
 def test_the_session_chart_is_drawn_from_its_points_and_the_table_matches(page, creator, password):
     session = play(creator.stream)
+    minute = (T0 + 5 * MIN) // MIN * MIN
+    for at in (minute + 1_000, minute + 2_000):
+        ChatMessage.objects.create(
+            session=session, identity="101", name="bob", role="viewer", text="hi", created_at=from_ms(at)
+        )
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     log_in(page, "alice", password)
     page.goto("/dashboard/")
@@ -28,6 +35,8 @@ def test_the_session_chart_is_drawn_from_its_points_and_the_table_matches(page, 
 
     page.click(f"[data-session='{session.pk}'] a")
     wait_until(page, PLOT)
+    chat = page.evaluate("document.querySelector('[data-analytics-chat]').plot.data")
+    assert chat == [[minute // 1000], [2]]
 
     x, viewers, peaks = page.evaluate(f"{PLOT}.data")
     assert len(x) == END * MIN // BUCKET_MS
