@@ -1,0 +1,181 @@
+"""Chat messages through the server: accepted messages per second and latency, against gunicorn + PostgreSQL.
+
+    .venv/bin/python bench/chat.py [--messages 2000] [--chatters 1000] [--concurrency 8] [--workers 2]
+
+Sets up a fresh `streamit_bench_chat` database on the local PostgreSQL with one live creator (an open
+session), starts the LiveKit stand-in in this process with the creator's room, and gunicorn (sync workers)
+with production settings. Guests post `POST /api/viewer/stream/<username>/chat` with the LiveKit tokens
+the site issued them (`--chatters` of them, so the per-chatter flood limit is not what is measured), from
+`--concurrency` threads, each request on its own connection. Every message is checked, stored and sent to
+the room with one SendData. Prints accepted messages/s, p50 and p99, and checks that every accepted
+message was stored once and reached the room once.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "streamit_bench_chat"
+API_KEY = "APIbenchchat"
+API_SECRET = "bench-chat-secret-long-enough-for-hs256-0123456789"
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "streamit.settings",
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-" + "x" * 50,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "CACHE_URL": "locmemcache://bench",
+    "LIVEKIT_API_KEY": API_KEY,
+    "LIVEKIT_API_SECRET": API_SECRET,
+    "LIVEKIT_TOKEN_TTL": "3600",
+    "SECURE_SSL_REDIRECT": "false",
+    "ALLOW_CONSOLE_EMAIL": "true",
+    "ALLOW_INLINE_TASKS": "true",
+    "SERVE_LOCAL_MEDIA": "true",
+    "CONN_MAX_AGE": "60",
+    "PYTHONWARNINGS": "ignore",
+}
+USERNAME = "chatbench"
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def seed() -> int:
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from streams.live import stream_go_live
+    from streams.models import Stream
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create(
+        username=USERNAME, email="c@example.com", password="!", creator_status="approved"
+    )
+    stream = Stream.objects.create(user=user)
+    stream_go_live(stream=stream)
+    return user.pk
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def post(port: int, token: str, text: str) -> tuple[int, float]:
+    body = json.dumps({"text": text}).encode()
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            f"/api/viewer/stream/{USERNAME}/chat",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--chatters", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    from livekit_standin.server import StandIn
+
+    standin = StandIn(api_key=API_KEY, api_secret=API_SECRET).start()
+    ENV["LIVEKIT_URL"] = standin.ws_url
+    os.environ.update(ENV)
+    recreate_database()
+    import django
+
+    django.setup()
+    from streams import livekit, tokens
+
+    host_id = seed()
+    standin.room_create(livekit.room_name_for(host_id))
+    chatters = [
+        tokens.guest_token(host_id=host_id, guest_name=f"Guest {n}", can_chat=True).token
+        for n in range(args.chatters)
+    ]
+    burst = [(chatters[n % len(chatters)], f"message {n}") for n in range(args.messages)]
+    port = free_port()
+    server = start_gunicorn(port, args.workers)
+    try:
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            warm = [(token, "warm-up") for token in chatters[: args.concurrency * 2]]
+            list(pool.map(lambda item: post(port, *item), warm))  # every worker loaded and connected
+            standin.sent_data.clear()
+            started = time.perf_counter()
+            results = list(pool.map(lambda item: post(port, *item), burst))
+            elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        standin.close()
+
+    from chat.models import ChatMessage
+
+    accepted = sum(1 for status, _ in results if status == 201)
+    statuses = sorted({status for status, _ in results})
+    latencies = sorted(seconds * 1000 for _, seconds in results)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    stored = ChatMessage.objects.exclude(text="warm-up").count()
+    print(f"{len(burst)} chat messages from {args.chatters} guests, {args.concurrency} threads, "
+          f"to gunicorn -w {args.workers} + PostgreSQL + the LiveKit stand-in")  # fmt: skip
+    print(f"  {accepted / elapsed:,.0f} accepted messages/s   p50 {statistics.median(latencies):.1f} ms   "
+          f"p99 {p99:.1f} ms")  # fmt: skip
+    print(
+        f"  statuses {statuses}; stored {stored}; "
+        f"SendData calls {len(standin.sent_data)} (expected {accepted})"
+    )
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared: figures scale with it)")
+    if accepted != len(burst) or stored != accepted or len(standin.sent_data) != accepted:
+        raise SystemExit("FAILED: a message was refused, or not stored or sent exactly once")
+
+
+if __name__ == "__main__":
+    main()
