@@ -2,6 +2,7 @@
 every subscriber, and starts again (with a keyframe) for a subscriber who comes after everyone left."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import av
 import numpy
@@ -38,7 +39,9 @@ def test_subscribers_share_one_encoder_and_a_late_one_starts_on_a_keyframe():
         await asyncio.wait_for(late.recv(), 2)  # the next frame keeps the rate, not the old run's clock
         video.stop()
 
-    asyncio.run(scenario())
+    # A thread of its own: browser tests leave Playwright's event loop running in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 def make_video(path, frames=10, size=(320, 240)):
