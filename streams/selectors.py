@@ -28,6 +28,10 @@ from . import identities, tokens
 from .models import Stream
 
 HOST_CACHE_SECONDS = 300
+# A generation expires, or every id a client ever asks for (hostId is free input) would keep a key in
+# Redis for good. The next one is a new clock reading, so expiry costs a miss; a copy made before a change
+# could come back only if its request stalled this long between reading the row and storing it.
+GENERATION_SECONDS = 2 * HOST_CACHE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ def _bump(user_id: int) -> None:
     try:
         cache.incr(_generation_key(user_id))
     except ValueError:  # no generation yet (or evicted): any new value retires every copy made before
-        cache.set(_generation_key(user_id), time.time_ns(), None)
+        cache.set(_generation_key(user_id), time.time_ns(), GENERATION_SECONDS)
 
 
 def host_changed(*, user_id: int) -> None:
@@ -108,7 +112,7 @@ if id == "" then
   if not id then return {false, false, false} end
 end
 local generation_key = ARGV[2] .. id
-redis.call("SET", generation_key, ARGV[4], "NX")
+redis.call("SET", generation_key, ARGV[4], "NX", "EX", ARGV[5])
 return {id, redis.call("GET", ARGV[1] .. id), redis.call("GET", generation_key)}
 """
 _read_host_script = None
@@ -119,7 +123,7 @@ _read_host_script = None
 # a request that reads the generation before the row.
 _STORE_NAMED = """
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
-if redis.call("SET", KEYS[2], ARGV[2], "NX") then
+if redis.call("SET", KEYS[2], ARGV[2], "NX", "EX", ARGV[5]) then
   redis.call("SET", KEYS[3], ARGV[3], "EX", ARGV[4])
 end
 """
@@ -136,7 +140,13 @@ def _read_redis(client, *, username: str | None, user_id: int | None) -> tuple:
     name_key = backend.make_key(_name_key(username) if username is not None else _host_key(user_id))
     found_id, copy, generation = _read_host_script(
         keys=[name_key],
-        args=[host_prefix, generation_prefix, "" if user_id is None else user_id, time.time_ns()],
+        args=[
+            host_prefix,
+            generation_prefix,
+            "" if user_id is None else user_id,
+            time.time_ns(),
+            GENERATION_SECONDS,
+        ],
         client=client,
     )
     if found_id is None:
@@ -150,7 +160,7 @@ def _store_named(username: str, host: Host) -> None:
     client = redis_client()
     if client is None:
         cache.set(_name_key(username), host.user_id, HOST_CACHE_SECONDS)
-        if cache.add(_generation_key(host.user_id), generation, None):
+        if cache.add(_generation_key(host.user_id), generation, GENERATION_SECONDS):
             cache.set(_host_key(host.user_id), (generation, host), HOST_CACHE_SECONDS)
         return
     global _store_named_script
@@ -162,7 +172,13 @@ def _store_named(username: str, host: Host) -> None:
     with contextlib.suppress(RedisError):
         _store_named_script(
             keys=[backend.make_key(key) for key in keys],
-            args=[host.user_id, generation, backend.client.encode((generation, host)), HOST_CACHE_SECONDS],
+            args=[
+                host.user_id,
+                generation,
+                backend.client.encode((generation, host)),
+                HOST_CACHE_SECONDS,
+                GENERATION_SECONDS,
+            ],
             client=client,
         )
 
@@ -184,7 +200,7 @@ def _read(*, username: str | None, user_id: int | None) -> tuple:
     found = cache.get_many([key, generation_key])
     generation = found.get(generation_key)
     if generation is None:
-        cache.add(generation_key, time.time_ns(), None)
+        cache.add(generation_key, time.time_ns(), GENERATION_SECONDS)
         generation = cache.get(generation_key)
     return user_id, found.get(key), generation
 

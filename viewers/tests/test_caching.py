@@ -217,3 +217,13 @@ def test_staff_switching_chat_off_in_the_admin_reaches_the_very_next_token(livek
     assert response.status_code == 302, response.content[:500]
     assert Stream.objects.get(pk=stream.pk).is_chat_enabled is False
     assert may_chat(livekit) is False
+
+
+def test_asking_for_unknown_hosts_leaves_no_key_for_good(host_cache, livekit, db):
+    # Catches: generations stored without an expiry (any hostId a client invents would stay in Redis).
+    from django.core.cache import cache
+
+    assert token(APIClient(), livekit, hostId=987654) == 404
+    assert cache.get(selectors._generation_key(987654)) is not None
+    if host_cache == "redis":
+        assert 0 < cache.ttl(selectors._generation_key(987654)) <= selectors.GENERATION_SECONDS
