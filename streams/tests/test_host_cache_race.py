@@ -22,6 +22,23 @@ CLIENTS = 6
 TOGGLES = 30
 
 
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def host_cache(request, settings):
+    """The development cache, and Redis through django-redis and the token path's scripts, as deployed."""
+    if request.param == "redis":
+        from django.core.cache import cache
+
+        from conftest import _redis_url
+        from streamit.cache import caches_for
+
+        settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
+        cache.clear()
+        yield request.param
+        cache.clear()
+        return
+    yield request.param
+
+
 @pytest.fixture
 def unthrottled(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
@@ -36,7 +53,7 @@ CHANGES = [("is_chat_enabled", False, True), ("is_chat_followers_only", True, Fa
 
 @pytest.mark.parametrize(("field", "closed", "opened"), CHANGES)
 def test_no_token_grants_chat_once_chat_off_has_committed(
-    livekit, creator, unthrottled, field, closed, opened
+    host_cache, livekit, creator, unthrottled, field, closed, opened
 ):
     verifier = lk_api.TokenVerifier(livekit.api_key, livekit.api_secret)
     grants: list[tuple[float, float, bool]] = []  # (asked at, answered at, can_publish_data)
