@@ -16,9 +16,10 @@ from accounts.models import Follow
 from streams.models import Stream, StreamSession
 
 from .models import BUCKET_MS, SeriesPoint, SessionStats
-from .services import from_ms, session_window, to_ms
+from .services import bucket_of, from_ms, session_window, to_ms
 
 OVERVIEW_DAYS = 30
+LIVE_FILL = 2_400  # ten hours of 15 s intervals
 
 
 def _chat_model():
@@ -172,7 +173,8 @@ def session_get(*, session_id: int) -> StreamSession | None:
 
 
 def session_detail(*, session: StreamSession) -> tuple[SessionFigures, list[Point]]:
-    """A session's figures and its series, one point per 15 s interval (the rows are dense).
+    """A session's figures and its series, one point per 15 s interval (the rows are dense; a live
+    session's run on to now).
 
     ``session`` comes from ``session_get`` (with its stats and followers)."""
     figures = _figures(session, _stats(session), to_ms(timezone.now()))
@@ -181,6 +183,12 @@ def session_detail(*, session: StreamSession) -> tuple[SessionFigures, list[Poin
     if end is not None:
         rows = rows.filter(bucket__lt=end)  # a change cut by the session's end left nothing past it
     points = [Point(t, v, p) for t, v, p in rows.values_list("bucket", "viewers", "peak")]
+    if end is None and points:
+        # Live: rows are written when something changes, so the count since the last one held until now.
+        # Drawn as such, the curve keeps growing between changes (at most LIVE_FILL more points).
+        last, now_b = points[-1], bucket_of(to_ms(timezone.now()))
+        for t in range(last.t + BUCKET_MS, min(now_b, last.t + LIVE_FILL * BUCKET_MS) + 1, BUCKET_MS):
+            points.append(Point(t, last.viewers, last.viewers))
     return figures, points
 
 

@@ -2,13 +2,14 @@
 
 import csv
 import io
+import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
 from accounts.models import Follow
-from analytics.models import BUCKET_MS
+from analytics.models import BUCKET_MS, SeriesPoint
 from analytics.services import from_ms
 from conftest import make_user
 
@@ -93,7 +94,7 @@ def test_it_downloads_the_series_as_csv(client, creator, session):
     assert rows[1 + 25 * 4][1:] == ["3", "3"]  # minute 25: 101, 102 and the guest
 
 
-def test_a_live_sessions_minutes_watched_run_until_now(client, creator):
+def test_a_live_sessions_minutes_and_curve_run_until_now(client, creator):
     session = play(creator.stream, visits=[("101", 1, None)], end=None)
     client.force_login(creator)
 
@@ -102,6 +103,12 @@ def test_a_live_sessions_minutes_watched_run_until_now(client, creator):
     assert body["live"] is True
     # Three simulated hours ago, one viewer joined a minute in and is still there.
     assert body["minutesWatched"] == pytest.approx(179, abs=1)
+    # The curve runs on to now at the count that last changed (the rows stop at the last change).
+    points = client.get(_session_url(session)).json()["points"]
+    now = int(time.time() * 1000)
+    assert points[-1]["t"] in (now - now % BUCKET_MS, now - now % BUCKET_MS - BUCKET_MS)
+    assert {(p["viewers"], p["peak"]) for p in points[4 * 2 :]} == {(1, 1)}
+    assert SeriesPoint.objects.filter(session=session).count() < len(points)
 
 
 def test_an_unknown_session_is_404(client, creator):
