@@ -3,16 +3,18 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from streamit.api_errors import ERROR_SCHEMA, error_responses
 from streams import identities, livekit, tokens
+from streams.api import IsApprovedCreator
 from streams.selectors import Host, chat_access, host_get
 from streams.services import NO_SUCH_STREAM
 
 from . import services
-from .selectors import message_data, message_history
+from .selectors import message_data, message_history, moderation_log, moderator_list
 
 ERRORS = error_responses(
     {
@@ -118,3 +120,93 @@ class ChatMessagesApi(APIView):
         # streamit.api_errors, like every other domain error.
         message = services.message_send(host=host, chatter=chatter, text=data.validated_data["text"])
         return Response(message_data(message), status=status.HTTP_201_CREATED)
+
+
+# --- Moderation ---------------------------------------------------------------------------------------
+
+
+class ChatMessageDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None, **ERRORS}, operation_id="chat_message_delete")
+    def delete(self, request, username: str, message_id: int):
+        """The creator or a moderator deletes a message: gone for everyone at once."""
+        services.message_delete(actor=request.user, host=_host_or_404(username), message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChatTimeOutApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        minutes = serializers.ChoiceField(choices=services.TIME_OUT_MINUTES)
+
+    class OutputSerializer(serializers.Serializer):
+        identity = serializers.CharField()
+        until = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer, **ERRORS}, operation_id="chat_time_out"
+    )
+    def post(self, request, username: str, message_id: int):
+        """The creator or a moderator times out the author of a message for 1, 10 or 60 minutes."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        time_out = services.chatter_time_out(
+            actor=request.user,
+            host=_host_or_404(username),
+            message_id=message_id,
+            minutes=data.validated_data["minutes"],
+        )
+        return Response(self.OutputSerializer(time_out).data, status=status.HTTP_201_CREATED)
+
+
+class ModeratorSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    since = serializers.DateTimeField(source="created_at")
+
+
+class UsernameSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class StreamModeratorsApi(APIView):
+    permission_classes = [IsApprovedCreator]
+
+    @extend_schema(
+        responses={200: ModeratorSerializer(many=True), **ERRORS}, operation_id="stream_moderators"
+    )
+    def get(self, request):
+        return Response(ModeratorSerializer(moderator_list(creator_id=request.user.pk), many=True).data)
+
+    @extend_schema(request=UsernameSerializer, responses={201: ModeratorSerializer, **ERRORS})
+    def post(self, request):
+        data = UsernameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderator = services.moderator_appoint(creator=request.user, username=data.validated_data["username"])
+        return Response(ModeratorSerializer(moderator).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UsernameSerializer, responses={204: None, **ERRORS})
+    def delete(self, request):
+        data = UsernameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.moderator_dismiss(creator=request.user, username=data.validated_data["username"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModerationLogApi(APIView):
+    permission_classes = [IsApprovedCreator]
+
+    class OutputSerializer(serializers.Serializer):
+        actor = serializers.CharField(source="actor_name")
+        action = serializers.CharField(source="kind")
+        target = serializers.CharField(source="target_name")
+        detail = serializers.CharField()
+        time = serializers.DateTimeField(source="created_at")
+
+    @extend_schema(
+        responses={200: OutputSerializer(many=True), **ERRORS}, operation_id="stream_moderation_log"
+    )
+    def get(self, request):
+        """The last 100 moderation actions in the caller's chat, newest first."""
+        return Response(self.OutputSerializer(moderation_log(creator_id=request.user.pk), many=True).data)

@@ -7,6 +7,7 @@ render only what arrives from the server on ``CHAT_TOPIC``.
 """
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from accounts.models import User
 from streamit.errors import FORBIDDEN, INVALID, MISSING, TOO_MANY, DomainError
 from streamit.text import clean_line
 from streams import identities, livekit, tokens
+from streams.chat_rights import chat_rights_fan_out
 from streams.models import StreamSession
 from streams.selectors import Host, chat_access
 from streams.services import NO_SUCH_STREAM
 
-from .models import ChatMessage, Role
-from .selectors import message_data
+from .models import ChatMessage, ModerationAction, Moderator, Role, TimeOut
+from .selectors import is_moderator, message_data
+
+logger = logging.getLogger(__name__)
 
 MAX_LENGTH = 500
 # The topic server packets go out on; a participant's own packets (any topic) are never shown.
@@ -34,13 +38,15 @@ CHAT_TOPIC = "streamit.chat"
 FLOOD_MESSAGES = 5
 FLOOD_SECONDS = 5
 CHAT_OFFLINE = "offline"
+CHAT_TIMED_OUT = "timed_out"
 
 
 class ChatRefused(DomainError):
-    """The caller may not chat here now; ``reason`` is one of tokens.CHAT_* (or ``offline``) for the page."""
+    """The caller may not chat here now; ``reason`` is one of tokens.CHAT_* (or ``offline``, ``timed_out``)
+    for the page, with the seconds a time-out has left as Retry-After."""
 
-    def __init__(self, message: str, reason: str):
-        super().__init__(message, FORBIDDEN, extra={"reason": reason})
+    def __init__(self, message: str, reason: str, retry_after: int | None = None):
+        super().__init__(message, FORBIDDEN, extra={"reason": reason}, retry_after=retry_after)
         self.reason = reason
 
 
@@ -111,8 +117,17 @@ def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
     session_id = _open_session_id(host)
     if session_id is None:
         raise ChatRefused(REFUSALS[CHAT_OFFLINE], CHAT_OFFLINE)
+    if not access.is_creator and (left := _time_out_left(host=host, identity=chatter.identity)):
+        raise ChatRefused(
+            f"You are timed out of this chat for {left} more s.", CHAT_TIMED_OUT, retry_after=left
+        )
     _flood_check(host=host, identity=chatter.identity)
-    role = Role.CREATOR if access.is_creator else Role.GUEST if access.is_guest else Role.VIEWER
+    if access.is_creator:
+        role = Role.CREATOR
+    elif access.is_guest:
+        role = Role.GUEST
+    else:
+        role = Role.MODERATOR if is_moderator(host_id=host.user_id, user=chatter.user) else Role.VIEWER
     # Stored and sent together: a message LiveKit could not take is not kept (the sender is told to retry).
     with transaction.atomic():
         message = ChatMessage.objects.create(
@@ -142,3 +157,116 @@ def message_prune(*, days: int) -> int:
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = ChatMessage.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# --- Moderation ---------------------------------------------------------------------------------------
+
+TIME_OUT_MINUTES = (1, 10, 60)
+
+
+def _log(*, creator_id: int, actor: User, kind: str, target_name: str, detail: str = "") -> None:
+    ModerationAction.objects.create(
+        creator_id=creator_id, actor=actor, actor_name=actor.username, kind=kind, target_name=target_name,
+        detail=detail[:500],
+    )  # fmt: skip
+
+
+@transaction.atomic
+def moderator_appoint(*, creator: User, username: str) -> Moderator:
+    user = User.objects.filter(username__lower=username.lower(), is_active=True).first()
+    if user is None:
+        raise DomainError("No such user.", MISSING)
+    if user.pk == creator.pk:
+        raise DomainError("You already moderate your own chat.", INVALID)
+    moderator, created = Moderator.objects.get_or_create(creator=creator, user=user)
+    if created:
+        _log(
+            creator_id=creator.pk,
+            actor=creator,
+            kind=ModerationAction.Kind.APPOINT,
+            target_name=user.username,
+        )
+    return moderator
+
+
+@transaction.atomic
+def moderator_dismiss(*, creator: User, username: str) -> None:
+    deleted, _ = Moderator.objects.filter(creator=creator, user__username__lower=username.lower()).delete()
+    if not deleted:
+        raise DomainError("They are not one of your moderators.", MISSING)
+    _log(creator_id=creator.pk, actor=creator, kind=ModerationAction.Kind.DISMISS, target_name=username)
+
+
+def _moderated_message(*, actor: User, host: Host, message_id: int) -> ChatMessage:
+    """The host's message, if ``actor`` may moderate the host's chat (the creator or a moderator)."""
+    if actor.pk != host.user_id and not is_moderator(host_id=host.user_id, user=actor):
+        raise DomainError("Only the creator and their moderators can do that.", FORBIDDEN)
+    message = (
+        ChatMessage.objects.select_for_update()
+        .filter(pk=message_id, session__stream__user_id=host.user_id, deleted_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise DomainError("No such message.", MISSING)
+    return message
+
+
+@transaction.atomic
+def message_delete(*, actor: User, host: Host, message_id: int) -> None:
+    """Delete a message for everyone: gone from the history, and the pages remove it at once."""
+    message = _moderated_message(actor=actor, host=host, message_id=message_id)
+    message.deleted_at = timezone.now()
+    message.save(update_fields=["deleted_at"])
+    _log(creator_id=host.user_id, actor=actor, kind=ModerationAction.Kind.DELETE, target_name=message.name,
+         detail=message.text)  # fmt: skip
+    _deliver(host=host, event={"type": "delete", "id": message.pk})
+
+
+@transaction.atomic
+def chatter_time_out(*, actor: User, host: Host, message_id: int, minutes: int) -> TimeOut:
+    """Silence the author of a message for 1, 10 or 60 minutes: the server refuses their messages, and
+    their token's right to chat is withdrawn live, then given back by the chat-rights fan-out."""
+    if minutes not in TIME_OUT_MINUTES:
+        raise DomainError("A time-out lasts 1, 10 or 60 minutes.", INVALID)
+    message = _moderated_message(actor=actor, host=host, message_id=message_id)
+    if message.role == Role.CREATOR:
+        raise DomainError("The creator cannot be timed out.", INVALID)
+    until = timezone.now() + timedelta(minutes=minutes)
+    time_out, _ = TimeOut.objects.update_or_create(
+        creator_id=host.user_id, identity=message.identity, defaults={"until": until}
+    )
+    _log(creator_id=host.user_id, actor=actor, kind=ModerationAction.Kind.TIME_OUT, target_name=message.name,
+         detail=f"{minutes} min")  # fmt: skip
+    event = {
+        "type": "timeout",
+        "identity": message.identity,
+        "until": until.isoformat(),
+        "seconds": minutes * 60,
+    }
+    _deliver(host=host, event=event)
+    transaction.on_commit(lambda: _withdraw_right(host=host, identity=message.identity, seconds=minutes * 60))
+    return time_out
+
+
+def _withdraw_right(*, host: Host, identity: str, seconds: int) -> None:
+    room = livekit.room_name_for(host.user_id)
+    try:
+        livekit.participant_update_many(room=room, rights={identity: False})
+    except livekit.LiveKitError:
+        logger.warning(
+            "Could not withdraw %s's right to chat in %s (the server refuses them anyway)", identity, room
+        )
+    if not chat_rights_fan_out.app.conf.task_always_eager:  # eager would give it back at once
+        # The fan-out applies the token's policy again once the time-out ends: the right comes back.
+        chat_rights_fan_out.apply_async(
+            kwargs={"creator_id": host.user_id, "identities": [identity]}, countdown=seconds + 1
+        )
+
+
+def _time_out_left(*, host: Host, identity: str) -> int:
+    until = (
+        TimeOut.objects.filter(creator_id=host.user_id, identity=identity, until__gt=timezone.now())
+        .values_list("until", flat=True)
+        .first()
+    )
+    return 0 if until is None else max(1, math.ceil((until - timezone.now()).total_seconds()))
