@@ -96,14 +96,21 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Everything collected, before -m deselects: .ci/every_test_ran.py checks each ran in some pass.
+    config._streamit_collected = [item.nodeid for item in items]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    # After -m deselected: only the tests this run would have run are left out (and counted).
+    config = session.config
     available = {name: check() for name, (check, _) in SERVICE_CHECKS.items()}
-    for item in items:
+    for item in session.items:
         for name, (_, reason) in SERVICE_CHECKS.items():
             if item.get_closest_marker(name) and not available[name]:
                 item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
                 config._streamit_left_out.setdefault(reason, 0)
                 config._streamit_left_out[reason] += 1
-    config._streamit_collected = [item.nodeid for item in items]
 
 
 def pytest_runtest_logreport(report):

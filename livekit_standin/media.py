@@ -126,7 +126,7 @@ class PatternVideo:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        start, first = time.monotonic(), self.frames
+        start, sent = time.monotonic(), 0  # this run's own clock
         while self.subscribers:
             packets = await loop.run_in_executor(None, self._encode_next)
             for track in list(self.subscribers):
@@ -136,7 +136,8 @@ class PatternVideo:
                             track.queue.get_nowait()
                     track.queue.put_nowait(packet)
             # A steady rate: sleep to the next frame's time, whatever encoding took.
-            await asyncio.sleep(max(0.0, start + (self.frames - first) / FPS - time.monotonic()))
+            sent += 1
+            await asyncio.sleep(max(0.0, start + sent / FPS - time.monotonic()))
 
     def _encode_next(self) -> list[av.Packet]:
         frame = self.draw(self.frames)
