@@ -210,3 +210,25 @@ def test_the_moderation_log(client, live, viewer, mod, livekit):
     ]
     client.force_login(viewer)
     assert client.get("/api/stream/moderation-log").status_code == 403
+
+
+def test_the_schema_lists_the_chat_endpoints(client):
+    import yaml
+
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+    operations = {
+        (path, method)
+        for path, item in paths.items()
+        for method in item
+        if "chat" in path or "moderat" in path
+    }
+    assert operations >= {
+        ("/api/viewer/stream/{username}/chat", "get"),
+        ("/api/viewer/stream/{username}/chat", "post"),
+        ("/api/viewer/stream/{username}/chat/{message_id}", "delete"),
+        ("/api/viewer/stream/{username}/chat/{message_id}/timeout", "post"),
+        ("/api/stream/moderators", "get"),
+        ("/api/stream/moderators", "post"),
+        ("/api/stream/moderators", "delete"),
+        ("/api/stream/moderation-log", "get"),
+    }
