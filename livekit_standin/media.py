@@ -22,6 +22,7 @@ from aiortc import AudioStreamTrack, MediaStreamTrack, RTCConfiguration, RTCPeer
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import candidate_from_sdp
+from livekit.protocol import models as proto_models
 from PIL import Image, ImageDraw, ImageFont
 
 _default_host_addresses = aioice.ice.get_host_addresses
@@ -102,6 +103,7 @@ class PatternVideo:
         self._task: asyncio.Task | None = None
         self._codec: av.CodecContext | None = None
         self._want_keyframe = True
+        self.muted = False  # MutePublishedTrack: the publisher stops sending, as a muted camera does
         self._font = ImageFont.load_default(size=36)
 
     def subscribe(self) -> PacketTrack:
@@ -129,6 +131,9 @@ class PatternVideo:
         start, sent = time.monotonic(), 0  # this run's own clock
         while self.subscribers:
             packets = await loop.run_in_executor(None, self._encode_next)
+            if self.muted:
+                self._want_keyframe = True  # unmuted, a whole picture first
+                packets = []
             for track in list(self.subscribers):
                 for packet in packets:
                     if track.queue.full():
@@ -192,8 +197,14 @@ class SoftTone(AudioStreamTrack):
     """A subscriber's audio: a quiet 440 Hz tone (aiortc's AudioStreamTrack is silence), so a player that
     unmutes hears that sound flows. Cheap enough to have one per subscriber (Opus, 20 ms frames)."""
 
+    def __init__(self, publisher: "Publisher | None" = None):
+        super().__init__()
+        self.publisher = publisher
+
     async def recv(self) -> av.AudioFrame:
         frame = await super().recv()
+        if self.publisher is not None and self.publisher.audio_muted:
+            return frame  # silence
         samples = frame.samples
         t = (numpy.arange(samples) + frame.pts) / frame.sample_rate
         tone = (numpy.sin(2 * numpy.pi * 440 * t) * 600).astype(numpy.int16).reshape(1, -1)
@@ -240,10 +251,19 @@ class Publisher:
     def __init__(self, *, sid: str, identity: str, tracks: list, video: PatternVideo):
         self.sid, self.identity, self.tracks = sid, identity, tracks
         self.video = video
+        self.audio_muted = False
 
     def subscribe(self, kind: str) -> MediaStreamTrack:
         """On the event loop."""
-        return self.video.subscribe() if kind == "video" else SoftTone()
+        return self.video.subscribe() if kind == "video" else SoftTone(self)
+
+    def set_muted(self, track_sid: str, muted: bool) -> None:
+        for info in self.tracks:
+            if info.sid == track_sid:
+                if info.type == proto_models.TrackType.VIDEO:
+                    self.video.muted = muted
+                else:
+                    self.audio_muted = muted
 
     def stop(self) -> None:
         """On the event loop."""

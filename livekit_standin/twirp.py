@@ -308,6 +308,9 @@ def mute_published_track(srv: "StandIn", req: proto_room.MuteRoomTrackRequest) -
         track.muted = req.muted
         info.version += 1
         updated, muted = copy.deepcopy(info), copy.deepcopy(track)
+    for publisher in srv.publishers_in(req.room):
+        if publisher.identity == req.identity:
+            publisher.set_muted(req.track_sid, req.muted)
     srv.state.broadcast(req.room, updated)
     return proto_room.MuteRoomTrackResponse(track=muted)
 

@@ -326,3 +326,47 @@ def test_the_simulated_encoder_publishes_video_and_audio_that_viewers_receive(li
     livekit.flush()
     sent = [e.event for e in _events(livekit) if e.track.sid]
     assert sent == ["track_published", "track_published", "track_unpublished", "track_unpublished"]
+
+
+def test_muting_the_encoders_video_stops_its_frames_and_says_so(livekit):
+    start_encoder(livekit)
+
+    async def scenario():
+        viewer = rtc.Room()
+        video: asyncio.Future = asyncio.get_running_loop().create_future()
+        viewer.on(
+            "track_subscribed",
+            lambda track, *_: (
+                video.done() or track.kind != rtc.TrackKind.KIND_VIDEO or video.set_result(track)
+            ),
+        )
+        muted = events(viewer, "track_muted")
+        await viewer.connect(livekit.ws_url, token(livekit, "viewer"), rtc.RoomOptions(**OPTIONS))
+        track = await asyncio.wait_for(video, 15)
+        frames = 0
+
+        async def count():
+            nonlocal frames
+            async for _ in rtc.VideoStream(track):
+                frames += 1
+
+        counter = asyncio.create_task(count())
+        await until(lambda: frames >= 3)
+        [host] = [p for p in livekit.participants(ROOM) if p.identity == "host"]
+        [video_info] = [t for t in host.tracks if t.type == proto_models.TrackType.VIDEO]
+        async with admin(livekit) as client:
+            request = proto_room.MuteRoomTrackRequest(
+                room=ROOM, identity="host", track_sid=video_info.sid, muted=True
+            )
+            reply = await client.room.mute_published_track(request)
+        assert reply.track.muted
+        name, _, publication = await asyncio.wait_for(muted.get(), 10)
+        assert (name, publication.sid, publication.muted) == ("track_muted", video_info.sid, True)
+        await asyncio.sleep(0.5)  # what was in flight arrives
+        before = frames
+        await asyncio.sleep(1.0)
+        assert frames <= before + 1, "frames kept coming after the mute"
+        counter.cancel()
+        await viewer.disconnect()
+
+    run(scenario)
