@@ -14,7 +14,7 @@ from streams.selectors import Host, chat_access, host_get
 from streams.services import NO_SUCH_STREAM
 
 from . import services
-from .selectors import message_data, message_history, moderation_log, moderator_list
+from .selectors import is_moderator, message_data, message_history, moderation_log, moderator_list
 
 ERRORS = error_responses(
     {
@@ -77,6 +77,7 @@ HISTORY = inline_serializer(
     fields={
         "messages": ChatMessageSerializer(many=True),
         "hasMore": serializers.BooleanField(help_text="older messages remain"),
+        "canModerate": serializers.BooleanField(help_text="the caller is the creator or a moderator"),
     },
 )
 
@@ -97,10 +98,16 @@ class ChatMessagesApi(APIView):
         host = _host_or_404(username)
         if request.user.is_authenticated and chat_access(host=host, viewer=request.user).blocked:
             raise NotFound(NO_SUCH_STREAM)  # a block either way: the creator does not exist for them
+        # Whether the page offers the moderation menu on each line (the server checks again on each action).
+        can_moderate = request.user.is_authenticated and (
+            request.user.pk == host.user_id or is_moderator(host_id=host.user_id, user=request.user)
+        )
         query = self.HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         messages, more = message_history(host_id=host.user_id, before=query.validated_data.get("before"))
-        return Response({"messages": [message_data(m) for m in messages], "hasMore": more})
+        return Response(
+            {"messages": [message_data(m) for m in messages], "hasMore": more, "canModerate": can_moderate}
+        )
 
     class InputSerializer(serializers.Serializer):
         # Cleaned and held to 500 characters by the service; the cap here only bounds the work.

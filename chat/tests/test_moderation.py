@@ -232,3 +232,13 @@ def test_the_schema_lists_the_chat_endpoints(client):
         ("/api/stream/moderators", "delete"),
         ("/api/stream/moderation-log", "get"),
     }
+
+
+def test_the_history_tells_the_page_who_may_moderate(client, live, viewer, mod):
+    assert client.get(CHAT).json()["canModerate"] is False
+    client.force_login(viewer)
+    assert client.get(CHAT).json()["canModerate"] is False
+    client.force_login(mod)
+    assert client.get(CHAT).json()["canModerate"] is True
+    client.force_login(live)
+    assert client.get(CHAT).json()["canModerate"] is True

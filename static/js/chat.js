@@ -144,6 +144,9 @@ export class ChatPanel {
     this.token = ''; // a guest's LiveKit token: their proof of who they are to the chat API
     this.shown = new Set(); // message ids on the page
     this.held = null; // live events that arrived while the history loads
+    this.canModerate = false; // the creator or a moderator: the history's answer says
+    this.timedOutUntil = 0; // ms since the epoch while a moderator's time-out lasts
+    this.timeOutTimer = null;
     this.canChat = root.dataset.canChat === 'true';
     this.blockUrl = root.dataset.blockUrl || ''; // set on the creator's dashboard only
     this.reason = root.dataset.reason || '';
@@ -192,6 +195,7 @@ export class ChatPanel {
         if (response.status >= 500) continue;
         const data = response.ok ? await response.json() : { messages: [] };
         if (this.room !== room) return;
+        this.canModerate = Boolean(data.canModerate);
         for (const message of data.messages) this.show(message);
         break;
       }
@@ -213,6 +217,60 @@ export class ChatPanel {
 
   apply(event) {
     if (event.type === 'message' && event.message) this.show(event.message);
+    else if (event.type === 'delete') this.list.querySelector(`[data-message-id="${Number(event.id)}"]`)?.remove();
+    else if (event.type === 'timeout' && event.identity === this.room?.localParticipant?.identity) {
+      this.timeOut(Number(event.seconds));
+    }
+  }
+
+  // A moderator timed us out: the input stays off, counting down, until the time-out ends.
+  timeOut(seconds) {
+    this.timedOutUntil = Date.now() + seconds * 1000;
+    clearInterval(this.timeOutTimer);
+    this.timeOutTimer = setInterval(() => {
+      if (Date.now() >= this.timedOutUntil) {
+        clearInterval(this.timeOutTimer);
+        this.timeOutTimer = null;
+        this.timedOutUntil = 0;
+      }
+      this.render();
+    }, 1000);
+    this.render();
+  }
+
+  async moderate(message, action, minutes) {
+    const url = action === 'delete' ? `${this.url}/${message.id}` : `${this.url}/${message.id}/timeout`;
+    const response = await fetch(url, {
+      method: action === 'delete' ? 'DELETE' : 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
+      body: action === 'delete' ? undefined : JSON.stringify({ minutes }),
+    }).catch(() => null);
+    if (!response || !response.ok) {
+      const data = response ? await response.json().catch(() => ({})) : {};
+      renderMessage(this.list, { system: true, text: data.detail || 'That did not work: try again.' });
+    } else if (action === 'timeout') {
+      renderMessage(this.list, { system: true, text: `${message.name} is timed out for ${minutes} min.` });
+    }
+  }
+
+  moderationMenu(message) {
+    const menu = document.createElement('span');
+    menu.className = 'chat-moderation';
+    const button = (label, title, onClick) => {
+      const element = document.createElement('button');
+      element.type = 'button';
+      element.className = 'link chat-mod';
+      element.textContent = label;
+      element.title = title;
+      element.addEventListener('click', onClick);
+      return element;
+    };
+    menu.append(button('Delete', 'Delete this message for everyone', () => this.moderate(message, 'delete')));
+    for (const minutes of [1, 10, 60]) {
+      menu.append(' ', button(`${minutes}m`, `Time ${message.name} out for ${minutes} min`, () => this.moderate(message, 'timeout', minutes)));
+    }
+    return menu;
   }
 
   show(message) {
@@ -230,6 +288,7 @@ export class ChatPanel {
     if (this.blockUrl && message.role !== 'guest' && isBlockable(String(message.author), this.identities)) {
       item.querySelector('.chat-text').before(blockButton(message.name, (name) => this.block(name)), ' ');
     }
+    if (this.canModerate && message.role !== 'creator') item.append(' ', this.moderationMenu(message));
   }
 
   async block(username) {
@@ -265,11 +324,13 @@ export class ChatPanel {
 
   render() {
     const counting = this.pending !== null;
-    const usable = this.canChat && this.room !== null && !counting;
+    const timedOut = this.timedOutUntil > Date.now();
+    const usable = this.canChat && this.room !== null && !counting && !timedOut;
     this.input.disabled = !usable;
     this.sendButton.disabled = !usable;
-    this.root.dataset.state = !this.canChat ? 'locked' : counting ? 'counting' : this.room ? 'ready' : 'waiting';
-    if (!this.canChat) this.state.textContent = reasonText(this.reason);
+    this.root.dataset.state = timedOut ? 'timed-out' : !this.canChat ? 'locked' : counting ? 'counting' : this.room ? 'ready' : 'waiting';
+    if (timedOut) this.state.textContent = `You are timed out for ${Math.ceil((this.timedOutUntil - Date.now()) / 1000)} s.`;
+    else if (!this.canChat) this.state.textContent = reasonText(this.reason);
     else if (counting) this.state.textContent = `Sending in ${this.pending.remaining} s…`;
     else if (!this.room) this.state.textContent = 'Chat connects when the stream is on.';
     else if (this.delaySeconds > 0) this.state.textContent = `Slow mode: messages are sent after ${this.delaySeconds} s.`;
@@ -323,6 +384,8 @@ export class ChatPanel {
     }
     if (response.status === 201) {
       this.show(data); // the server's copy; the room's packet of it is then skipped
+    } else if (response.status === 403 && data.reason === 'timed_out') {
+      this.timeOut(Number(response.headers.get('Retry-After')) || 60);
     } else if (response.status === 403 && data.reason) {
       this.setPermission(false, data.reason);
     } else {

@@ -167,3 +167,34 @@ def test_a_participants_own_packet_on_the_chat_topic_is_not_shown(
     say(bob, "real one")
     expect(line(guest, "real one")).to_have_count(1, timeout=CONNECT_TIMEOUT)
     expect(line(guest, "forged")).to_have_count(0)
+
+
+def test_a_moderator_deletes_a_message_and_times_its_author_out(
+    open_page, creator, viewer, outsider, password, livekit
+):
+    from chat.services import moderator_appoint
+
+    moderator_appoint(creator=creator, username="charlie")
+    go_live(creator)
+    guest = open_page()
+    watch(guest)
+    bob = open_page()
+    log_in(bob, "bob", password)
+    watch(bob)
+    carol = open_page()
+    log_in(carol, "charlie", password)
+    watch(carol)
+
+    say(bob, "something rude")
+    expect(line(guest, "something rude")).to_have_count(1, timeout=CONNECT_TIMEOUT)
+    line(carol, "something rude").locator("button", has_text="Delete").click()
+    expect(line(guest, "something rude")).to_have_count(0, timeout=CONNECT_TIMEOUT)
+    expect(line(bob, "something rude")).to_have_count(0)
+
+    say(bob, "more of it")
+    line(carol, "more of it").locator("button", has_text="1m").click()
+    expect(bob.locator("[data-chat]")).to_have_attribute("data-state", "timed-out", timeout=CONNECT_TIMEOUT)
+    expect(bob.locator("[data-chat-state]")).to_contain_text("timed out for")
+    expect(bob.locator("[data-chat-input]")).to_be_disabled()
+    # The guest has no menu: only the creator and moderators get one.
+    expect(line(guest, "more of it").locator("button")).to_have_count(0)
