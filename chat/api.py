@@ -1,5 +1,6 @@
 """The chat API: send a message to a creator's room (signed-in viewers by session, guests by their token)."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
@@ -104,10 +105,12 @@ class ChatMessagesApi(APIView):
         )
         query = self.HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages, more = message_history(host_id=host.user_id, before=query.validated_data.get("before"))
-        return Response(
-            {"messages": [message_data(m) for m in messages], "hasMore": more, "canModerate": can_moderate}
+        messages, more = message_history(
+            host_id=host.user_id, before=query.validated_data.get("before"), with_held=can_moderate
         )
+        now = timezone.now()
+        data = [message_data(m, pending=m.visible_at > now) for m in messages]
+        return Response({"messages": data, "hasMore": more, "canModerate": can_moderate})
 
     class InputSerializer(serializers.Serializer):
         # Cleaned and held to 500 characters by the service; the cap here only bounds the work.

@@ -30,6 +30,9 @@ class ChatMessage(models.Model):
     text = models.CharField(max_length=500)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)  # deleted by a moderator: never shown again
+    # Under the creator's delay a viewer's message is shown to viewers from this time (the creator and
+    # moderators see it at once, pending); otherwise it is created_at.
+    visible_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["session", "-id"], name="chat_session_newest_idx")]

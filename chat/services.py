@@ -9,6 +9,7 @@ render only what arrives from the server on ``CHAT_TOPIC``.
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -128,6 +129,9 @@ def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
         role = Role.GUEST
     else:
         role = Role.MODERATOR if is_moderator(host_id=host.user_id, user=chatter.user) else Role.VIEWER
+    # The creator's delay holds a viewer's message; the creator and moderators are never held.
+    held = access.delayed and role != Role.MODERATOR
+    now = timezone.now()
     # Stored and sent together: a message LiveKit could not take is not kept (the sender is told to retry).
     with transaction.atomic():
         message = ChatMessage.objects.create(
@@ -137,16 +141,66 @@ def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
             name=chatter.name,
             role=role,
             text=text,
+            created_at=now,
+            visible_at=now + timedelta(seconds=tokens.CHAT_DELAY_SECONDS) if held else now,
         )
-        _deliver(host=host, event={"type": "message", "message": message_data(message)})
+        if held:
+            # The creator, the moderators and the sender see it at once, marked pending.
+            _deliver(
+                host=host,
+                event={"type": "message", "message": message_data(message, pending=True)},
+                to=[*_moderating_identities(host), chatter.identity],
+            )
+            transaction.on_commit(lambda: _release_later(message.pk))
+        else:
+            _deliver(host=host, event={"type": "message", "message": message_data(message)})
     return message
 
 
-def _deliver(*, host: Host, event: dict) -> None:
+def _moderating_identities(host: Host) -> list[str]:
+    moderators = Moderator.objects.filter(creator_id=host.user_id).values_list("user_id", flat=True)
+    return [identities.host_identity(host.user_id), *(identities.user_identity(uid) for uid in moderators)]
+
+
+def _release_later(message_id: int) -> None:
+    """Send a held message to everyone once the delay is over: by a Celery task with a countdown where
+    there is a broker (any worker may run it), else by a timer in this process (development)."""
+    from .tasks import message_release
+
+    if message_release.app.conf.task_always_eager:
+        timer = threading.Timer(tokens.CHAT_DELAY_SECONDS, lambda: message_release_now(message_id=message_id))
+        timer.daemon = True
+        timer.start()
+    else:
+        message_release.apply_async(kwargs={"message_id": message_id}, countdown=tokens.CHAT_DELAY_SECONDS)
+
+
+def message_release_now(*, message_id: int) -> bool:
+    """Show a held message to everyone, unless a moderator deleted it meanwhile. Returns whether sent."""
+    message = (
+        ChatMessage.objects.filter(pk=message_id, deleted_at__isnull=True)
+        .select_related("session__stream")
+        .first()
+    )
+    if message is None:
+        return False
+    host = Host(
+        user_id=message.session.stream.user_id,
+        username="",
+        is_chat_enabled=True,
+        is_chat_followers_only=False,
+        is_chat_delayed=True,
+    )
+    _deliver(host=host, event={"type": "message", "message": message_data(message)})
+    return True
+
+
+def _deliver(*, host: Host, event: dict, to: list[str] | None = None) -> None:
     livekit.room_send_data(
         room=livekit.room_name_for(host.user_id),
         data=json.dumps(event, separators=(",", ":")).encode(),
         topic=CHAT_TOPIC,
+        to=to,
     )
 
 

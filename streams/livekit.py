@@ -426,14 +426,19 @@ def participant_remove(*, room: str, identity: str) -> None:
     )
 
 
-def room_send_data(*, room: str, data: bytes, topic: str) -> None:
-    """Send one reliable data packet from the server to everyone in the room (chat messages and events).
+def room_send_data(*, room: str, data: bytes, topic: str, to: list[str] | None = None) -> None:
+    """Send one reliable data packet from the server to everyone in the room (or only the identities
+    ``to``): chat messages and events.
 
     One call reaches every participant, however many: LiveKit fans it out. A room LiveKit does not have
     holds nobody to deliver to, which is not a failure.
     """
     request = proto_room.SendDataRequest(
-        room=room, data=data, kind=proto_models.DataPacket.Kind.RELIABLE, topic=topic
+        room=room,
+        data=data,
+        kind=proto_models.DataPacket.Kind.RELIABLE,
+        topic=topic,
+        destination_identities=to or [],
     )
     _ignore_not_found(lambda: _room_call("SendData", request, proto_room.SendDataResponse, room=room))
 

@@ -31,7 +31,13 @@ def live(livekit, creator):
 def sent(livekit) -> list[dict]:
     """What the server sent to rooms, decoded (each one SendData call)."""
     return [
-        json.loads(req.data) | {"_room": req.room, "_topic": req.topic, "_kind": req.kind}
+        json.loads(req.data)
+        | {
+            "_room": req.room,
+            "_topic": req.topic,
+            "_kind": req.kind,
+            "_to": sorted(req.destination_identities),
+        }
         for req in livekit.sent_data
     ]
 
@@ -103,7 +109,13 @@ def test_every_caller_under_every_setting(client, live, viewer, livekit, caller,
         assert packet["_topic"] == services.CHAT_TOPIC
         assert packet["_kind"] == proto_models.DataPacket.Kind.RELIABLE
         assert packet["type"] == "message"
-        assert packet["message"] == body
+        if setting == "delayed" and caller != "creator":
+            # Held by the delay: to the creator (and moderators) and the sender at once, pending.
+            assert packet["message"] == {**body, "pending": True}
+            assert f"Host-{creator.pk}" in packet["_to"]
+        else:
+            assert packet["message"] == body
+            assert packet["_to"] == []
         role = {"creator": "creator", "guest": "guest"}.get(caller, "viewer")
         assert body["role"] == role
         assert ChatMessage.objects.get().text == f"hi from {caller}"

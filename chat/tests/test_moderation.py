@@ -242,3 +242,65 @@ def test_the_history_tells_the_page_who_may_moderate(client, live, viewer, mod):
     assert client.get(CHAT).json()["canModerate"] is True
     client.force_login(live)
     assert client.get(CHAT).json()["canModerate"] is True
+
+
+# --- The delay, enforced by the server ------------------------------------------------------------
+
+
+def test_a_delayed_viewer_message_goes_to_the_creator_and_moderators_first(
+    client, live, viewer, mod, livekit, django_capture_on_commit_callbacks, monkeypatch
+):
+    from chat import services as chat_services
+    from streams.services import stream_chat_settings_update
+
+    released = []
+    monkeypatch.setattr(chat_services, "_release_later", released.append)  # the timer, run by hand below
+    stream_chat_settings_update(stream=live.stream, is_chat_delayed=True)
+    client.force_login(viewer)
+    livekit.sent_data.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = say(client, "wait for it").json()
+
+    [held] = livekit.sent_data
+    assert sorted(held.destination_identities) == sorted([f"Host-{live.pk}", str(mod.pk), str(viewer.pk)])
+    assert json.loads(held.data)["message"]["pending"] is True
+    assert released == [message["id"]]
+    client.logout()
+    assert client.get(CHAT).json()["messages"] == []  # viewers do not see it yet
+    client.force_login(mod)
+    [pending] = client.get(CHAT).json()["messages"]
+    assert pending["pending"] is True
+
+    assert chat_services.message_release_now(message_id=message["id"]) is True
+    released_packet = livekit.sent_data[-1]
+    assert list(released_packet.destination_identities) == []  # everyone
+    assert "pending" not in json.loads(released_packet.data)["message"]
+
+
+def test_a_held_message_deleted_before_its_release_never_reaches_viewers(
+    client, live, viewer, livekit, monkeypatch
+):
+    from chat import services as chat_services
+    from streams.services import stream_chat_settings_update
+
+    monkeypatch.setattr(chat_services, "_release_later", lambda message_id: None)
+    stream_chat_settings_update(stream=live.stream, is_chat_delayed=True)
+    client.force_login(viewer)
+    message = say(client, "regrettable").json()
+    client.force_login(live)
+    assert client.delete(f"{CHAT}/{message['id']}").status_code == 204
+    livekit.sent_data.clear()
+    assert chat_services.message_release_now(message_id=message["id"]) is False
+    assert livekit.sent_data == []
+
+
+def test_the_creator_and_moderators_are_never_held(client, live, mod, livekit):
+    from streams.services import stream_chat_settings_update
+
+    stream_chat_settings_update(stream=live.stream, is_chat_delayed=True)
+    for who in (live, mod):
+        client.force_login(who)
+        livekit.sent_data.clear()
+        say(client, f"now from {who.username}")
+        [packet] = livekit.sent_data
+        assert list(packet.destination_identities) == []

@@ -274,7 +274,15 @@ export class ChatPanel {
   }
 
   show(message) {
-    if (this.shown.has(message.id)) return;
+    if (this.shown.has(message.id)) {
+      // The delay released a message shown pending (to the creator, moderators and its sender): now it is out.
+      if (!message.pending) {
+        const item = this.list.querySelector(`[data-message-id="${Number(message.id)}"]`);
+        item?.classList.remove('chat-pending');
+        item?.querySelector('.badge.pending')?.remove();
+      }
+      return;
+    }
     this.shown.add(message.id);
     const item = renderMessage(this.list, {
       name: String(message.name || '').slice(0, 50),
@@ -283,6 +291,14 @@ export class ChatPanel {
       isHost: message.role === 'creator',
     });
     item.dataset.messageId = message.id;
+    if (message.pending) {
+      item.classList.add('chat-pending');
+      const badge = document.createElement('span');
+      badge.className = 'badge pending';
+      badge.textContent = 'pending';
+      badge.title = 'Held by the delay: viewers see it in a few seconds';
+      item.querySelector('.chat-text').before(badge, ' ');
+    }
     item.dataset.author = message.author;
     // The creator can block the registered viewer behind a line (their name is their username).
     if (this.blockUrl && message.role !== 'guest' && isBlockable(String(message.author), this.identities)) {
@@ -333,33 +349,15 @@ export class ChatPanel {
     else if (!this.canChat) this.state.textContent = reasonText(this.reason);
     else if (counting) this.state.textContent = `Sending in ${this.pending.remaining} s…`;
     else if (!this.room) this.state.textContent = 'Chat connects when the stream is on.';
-    else if (this.delaySeconds > 0) this.state.textContent = `Slow mode: messages are sent after ${this.delaySeconds} s.`;
+    else if (this.delaySeconds > 0) this.state.textContent = `Delay: viewers see messages ${this.delaySeconds} s after they are sent.`;
     else this.state.textContent = '';
   }
 
   submit() {
     const text = cleanMessage(this.input.value);
     if (!text || !this.canChat || !this.room || this.pending) return;
-    if (this.delaySeconds <= 0) {
-      this.send(text);
-      return;
-    }
-    // Slow mode: hold the message, lock the input and count down, then send.
-    this.pending = { text, remaining: this.delaySeconds };
-    this.render();
-    const tick = () => {
-      if (!this.pending) return;
-      this.pending.remaining -= 1;
-      if (this.pending.remaining <= 0) {
-        const held = this.pending.text;
-        this.pending = null;
-        this.send(held);
-      } else {
-        this.render();
-        setTimeout(tick, 1000);
-      }
-    };
-    setTimeout(tick, 1000);
+    // The server holds a delayed message (and shows it at once, pending, to the creator and moderators).
+    this.send(text);
   }
 
   async send(text) {
