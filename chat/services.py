@@ -52,8 +52,8 @@ class ChatRefused(DomainError):
 
 
 class ChatTooFast(DomainError):
-    def __init__(self, retry_after: int):
-        message = f"You are sending messages too fast. Wait {retry_after} s."
+    def __init__(self, retry_after: int, message: str = ""):
+        message = message or f"You are sending messages too fast. Wait {retry_after} s."
         super().__init__(message, TOO_MANY, retry_after=retry_after)
 
 
@@ -95,6 +95,23 @@ def _flood_check(*, host: Host, identity: str) -> None:
         raise ChatTooFast(max(1, math.ceil((window + 1) * FLOOD_SECONDS - now)))
 
 
+def _slow_mode_check(*, host: Host, identity: str) -> None:
+    """Slow mode: one message per chatter every ``chat_slow_seconds`` (the cache holds when they may send
+    again, shared by every worker). A refused message does not restart the wait."""
+    seconds = host.chat_slow_seconds
+    if seconds <= 0:
+        return
+    now = time.time()
+    key = f"chat-slow:{host.user_id}:{identity}"
+    if cache.add(key, now + seconds, seconds):
+        return
+    next_at = cache.get(key)
+    if next_at is None:  # expired between the two calls (or the cache is down): let it through
+        return
+    wait = max(1, math.ceil(next_at - now))
+    raise ChatTooFast(wait, message=f"Slow mode: you can send again in {wait} s.")
+
+
 def _open_session_id(host: Host) -> int | None:
     return (
         StreamSession.objects.filter(stream__user_id=host.user_id, ended_at__isnull=True)
@@ -129,6 +146,8 @@ def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
         role = Role.GUEST
     else:
         role = Role.MODERATOR if is_moderator(host_id=host.user_id, user=chatter.user) else Role.VIEWER
+    if role not in (Role.CREATOR, Role.MODERATOR):
+        _slow_mode_check(host=host, identity=chatter.identity)
     # The creator's delay holds a viewer's message; the creator and moderators are never held.
     held = access.delayed and role != Role.MODERATOR
     now = timezone.now()

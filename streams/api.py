@@ -18,7 +18,7 @@ from streamit.parsers import JSONParser
 from streamit.throttles import CredentialsThrottle
 
 from . import services
-from .models import IngressType, Stream
+from .models import CHAT_SLOW_SECONDS_MAX, IngressType, Stream
 from .selectors import host_of
 from .thumbnails import thumbnail_validate
 
@@ -144,6 +144,7 @@ class StreamInfoOutputSerializer(serializers.Serializer):
     isChatEnabled = serializers.BooleanField(source="is_chat_enabled")
     isChatDelayed = serializers.BooleanField(source="is_chat_delayed")
     isChatFollowersOnly = serializers.BooleanField(source="is_chat_followers_only")
+    chatSlowSeconds = serializers.IntegerField(source="chat_slow_seconds")
 
     def get_hasKey(self, stream) -> bool:  # noqa: N802
         return bool(stream.ingress_id)
@@ -199,6 +200,9 @@ class StreamChatSettingsApi(CreatorApi):
         isChatEnabled = serializers.BooleanField(required=False, source="is_chat_enabled")
         isChatDelayed = serializers.BooleanField(required=False, source="is_chat_delayed")
         isChatFollowersOnly = serializers.BooleanField(required=False, source="is_chat_followers_only")
+        chatSlowSeconds = serializers.IntegerField(
+            required=False, min_value=0, max_value=CHAT_SLOW_SECONDS_MAX, source="chat_slow_seconds"
+        )
 
     @extend_schema(request=InputSerializer, responses={200: StreamInfoOutputSerializer, **ERRORS})
     def put(self, request):

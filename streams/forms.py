@@ -2,7 +2,7 @@ from django import forms
 
 from streamit.text import clean_line, clean_text
 
-from .models import IngressType, Stream
+from .models import CHAT_SLOW_SECONDS_MAX, IngressType, Stream
 from .thumbnails import thumbnail_validate
 
 
@@ -70,11 +70,23 @@ class StreamAdminForm(forms.ModelForm):
 
 
 class ChatSettingsForm(forms.ModelForm):
+    # Left out (an older form, a script posting the three switches) means off.
+    chat_slow_seconds = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=CHAT_SLOW_SECONDS_MAX,
+        label="Slow mode: seconds between a chatter's messages (0 = off)",
+    )
+
+    def clean_chat_slow_seconds(self) -> int:
+        return self.cleaned_data.get("chat_slow_seconds") or 0
+
     class Meta:
         model = Stream
-        fields = ["is_chat_enabled", "is_chat_delayed", "is_chat_followers_only"]
+        fields = ["is_chat_enabled", "is_chat_delayed", "is_chat_followers_only", "chat_slow_seconds"]
         labels = {
             "is_chat_enabled": "Chat on",
-            "is_chat_delayed": "Slow mode (viewers' messages are held 3 seconds)",
+            "is_chat_delayed": "Delay (viewers see messages 3 seconds late)",
+            "chat_slow_seconds": "Slow mode: seconds between a chatter's messages (0 = off)",
             "is_chat_followers_only": "Followers only",
         }

@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
+
+CHAT_SLOW_SECONDS_MAX = 600
 
 
 class IngressType(models.TextChoices):
@@ -30,6 +33,10 @@ class Stream(models.Model):
     is_chat_enabled = models.BooleanField(default=True)
     is_chat_delayed = models.BooleanField(default=False)
     is_chat_followers_only = models.BooleanField(default=False)
+    # Slow mode: one message per chatter every this many seconds (0: off), enforced by the chat API.
+    chat_slow_seconds = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(CHAT_SLOW_SECONDS_MAX)]
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -43,6 +43,7 @@ class Host:
     is_chat_enabled: bool
     is_chat_followers_only: bool
     is_chat_delayed: bool
+    chat_slow_seconds: int = 0
 
 
 def host_of(stream: Stream) -> Host:
@@ -53,6 +54,7 @@ def host_of(stream: Stream) -> Host:
         is_chat_enabled=stream.is_chat_enabled,
         is_chat_followers_only=stream.is_chat_followers_only,
         is_chat_delayed=stream.is_chat_delayed,
+        chat_slow_seconds=stream.chat_slow_seconds,
     )
 
 
@@ -96,7 +98,12 @@ def _host_row(**lookup) -> Host | None:
     row = (
         _approved(**lookup)
         .values_list(
-            "user_id", "user__username", "is_chat_enabled", "is_chat_followers_only", "is_chat_delayed"
+            "user_id",
+            "user__username",
+            "is_chat_enabled",
+            "is_chat_followers_only",
+            "is_chat_delayed",
+            "chat_slow_seconds",
         )
         .first()
     )

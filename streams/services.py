@@ -208,12 +208,14 @@ def stream_chat_settings_update(
     is_chat_enabled: bool | None = None,
     is_chat_delayed: bool | None = None,
     is_chat_followers_only: bool | None = None,
+    chat_slow_seconds: int | None = None,
 ) -> Stream:
     """Change the chat rules; viewers already in the room get their new rights from the fan-out task."""
     wanted = {
         "is_chat_enabled": is_chat_enabled,
         "is_chat_delayed": is_chat_delayed,
         "is_chat_followers_only": is_chat_followers_only,
+        "chat_slow_seconds": chat_slow_seconds,
     }
     changed = [name for name, value in wanted.items() if value is not None and getattr(stream, name) != value]
     if not changed:
@@ -224,7 +226,7 @@ def stream_chat_settings_update(
         stream.save(update_fields=[*changed, "updated_at"])
         host_changed(user_id=stream.user_id)  # before the fan-out: both run once this commits
         # Delay changes no right (the pages hold messages); enabled and followers-only do.
-        if set(changed) - {"is_chat_delayed"}:
+        if set(changed) - {"is_chat_delayed", "chat_slow_seconds"}:
             chat_rights_changed(creator_id=stream.user_id)
     return stream
 

@@ -80,6 +80,7 @@ class StreamInfoSerializer(StreamCardSerializer):
     isChatDelayed = serializers.BooleanField(source="is_chat_delayed")
     isChatFollowersOnly = serializers.BooleanField(source="is_chat_followers_only")
     chatDelaySeconds = serializers.SerializerMethodField()
+    chatSlowSeconds = serializers.SerializerMethodField()
     isFollowing = serializers.SerializerMethodField()
     isCreator = serializers.SerializerMethodField()
     canChat = serializers.SerializerMethodField()
@@ -90,6 +91,10 @@ class StreamInfoSerializer(StreamCardSerializer):
 
     def get_chatDelaySeconds(self, stream) -> int:  # noqa: N802
         return self._access().delay_seconds
+
+    def get_chatSlowSeconds(self, stream) -> int:  # noqa: N802
+        # Slow mode spares the creator (and, in the chat API, moderators).
+        return 0 if self._access().is_creator else stream.chat_slow_seconds
 
     def get_isFollowing(self, stream) -> bool:  # noqa: N802
         return self._access().follows

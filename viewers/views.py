@@ -74,6 +74,8 @@ def watch(request: HttpRequest, username: str) -> HttpResponse:
         "can_chat": access.can_chat,
         "chat_reason": access.reason,
         "chat_delay_seconds": access.delay_seconds,
+        # Slow mode spares the creator; the chat API spares moderators too (the page learns it on refusal).
+        "chat_slow_seconds": 0 if access.is_creator else stream.chat_slow_seconds,
         "poll_seconds": settings.WATCH_POLL_SECONDS,
     }
     return render(request, "viewers/watch.html", context)

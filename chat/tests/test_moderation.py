@@ -304,3 +304,41 @@ def test_the_creator_and_moderators_are_never_held(client, live, mod, livekit):
         say(client, f"now from {who.username}")
         [packet] = livekit.sent_data
         assert list(packet.destination_identities) == []
+
+
+# --- Slow mode, enforced by the server ------------------------------------------------------------
+
+
+def test_slow_mode_lets_one_message_through_per_period(client, live, viewer, mod, livekit):
+    from streams.services import stream_chat_settings_update
+
+    stream_chat_settings_update(stream=live.stream, chat_slow_seconds=30)
+    client.force_login(viewer)
+    assert say(client, "first").status_code == 201
+    livekit.sent_data.clear()
+    refused = say(client, "second")
+    assert refused.status_code == 429
+    assert 25 <= int(refused["Retry-After"]) <= 30
+    assert "Slow mode" in refused.json()["detail"]
+    assert livekit.sent_data == []
+    # The creator and moderators are not slowed; nor is another chatter by this one's wait.
+    for who in (live, mod, live, mod):
+        client.force_login(who)
+        assert say(client, f"from {who.username}").status_code == 201
+
+
+def test_slow_mode_in_the_chat_settings_api_and_stream_info(client, creator):
+    client.force_login(creator)
+    response = client.put(
+        "/api/stream/chat-settings", {"chatSlowSeconds": 10}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json()["chatSlowSeconds"] == 10
+    bad = client.put("/api/stream/chat-settings", {"chatSlowSeconds": 601}, content_type="application/json")
+    assert bad.status_code == 400
+    client.logout()
+    assert client.get("/api/viewer/stream/alice").json()["chatSlowSeconds"] == 10
+
+
+def test_slow_mode_off_is_no_limit_beyond_the_flood_limit(client, live, viewer, livekit):
+    client.force_login(viewer)
+    assert [say(client, f"m{n}").status_code for n in range(3)] == [201, 201, 201]

@@ -145,7 +145,9 @@ export class ChatPanel {
     this.shown = new Set(); // message ids on the page
     this.held = null; // live events that arrived while the history loads
     this.canModerate = false; // the creator or a moderator: the history's answer says
-    this.timedOutUntil = 0; // ms since the epoch while a moderator's time-out lasts
+    this.timedOutUntil = 0; // ms since the epoch while a time-out (or slow mode's wait) lasts
+    this.waitKind = 'timeout'; // 'timeout' (a moderator's) or 'slow' (slow mode)
+    this.slowSeconds = Number(root.dataset.slowSeconds || 0);
     this.timeOutTimer = null;
     this.canChat = root.dataset.canChat === 'true';
     this.blockUrl = root.dataset.blockUrl || ''; // set on the creator's dashboard only
@@ -223,8 +225,15 @@ export class ChatPanel {
     }
   }
 
-  // A moderator timed us out: the input stays off, counting down, until the time-out ends.
-  timeOut(seconds) {
+  setSlow(seconds) {
+    this.slowSeconds = Number(seconds) || 0;
+    this.render();
+  }
+
+  // A moderator timed us out, or slow mode makes us wait: the input stays off, counting down.
+  timeOut(seconds, kind = 'timeout') {
+    if (kind === 'slow' && this.waitKind === 'timeout' && this.timedOutUntil > Date.now()) return;
+    this.waitKind = kind;
     this.timedOutUntil = Date.now() + seconds * 1000;
     clearInterval(this.timeOutTimer);
     this.timeOutTimer = setInterval(() => {
@@ -344,8 +353,11 @@ export class ChatPanel {
     const usable = this.canChat && this.room !== null && !counting && !timedOut;
     this.input.disabled = !usable;
     this.sendButton.disabled = !usable;
-    this.root.dataset.state = timedOut ? 'timed-out' : !this.canChat ? 'locked' : counting ? 'counting' : this.room ? 'ready' : 'waiting';
-    if (timedOut) this.state.textContent = `You are timed out for ${Math.ceil((this.timedOutUntil - Date.now()) / 1000)} s.`;
+    const waitState = this.waitKind === 'slow' ? 'slow' : 'timed-out';
+    this.root.dataset.state = timedOut ? waitState : !this.canChat ? 'locked' : counting ? 'counting' : this.room ? 'ready' : 'waiting';
+    const left = Math.ceil((this.timedOutUntil - Date.now()) / 1000);
+    if (timedOut && this.waitKind === 'slow') this.state.textContent = `Slow mode: you can send again in ${left} s.`;
+    else if (timedOut) this.state.textContent = `You are timed out for ${left} s.`;
     else if (!this.canChat) this.state.textContent = reasonText(this.reason);
     else if (counting) this.state.textContent = `Sending in ${this.pending.remaining} s…`;
     else if (!this.room) this.state.textContent = 'Chat connects when the stream is on.';
@@ -382,6 +394,9 @@ export class ChatPanel {
     }
     if (response.status === 201) {
       this.show(data); // the server's copy; the room's packet of it is then skipped
+      if (this.slowSeconds > 0) this.timeOut(this.slowSeconds, 'slow');
+    } else if (response.status === 429) {
+      this.timeOut(Number(response.headers.get('Retry-After')) || 1, 'slow');
     } else if (response.status === 403 && data.reason === 'timed_out') {
       this.timeOut(Number(response.headers.get('Retry-After')) || 60);
     } else if (response.status === 403 && data.reason) {

@@ -370,6 +370,7 @@ class WatchPage {
     if (this.guestForm) this.guestForm.hidden = !info.canChat;
     if (!this.chat) return;
     this.chat.setDelay(info.chatDelaySeconds);
+    this.chat.setSlow(info.chatSlowSeconds);
     this.chat.setPermission(Boolean(info.canChat), info.chatBlockedReason);
   }
 }

@@ -156,3 +156,12 @@ def test_the_keys_page_is_never_cached(alice, creator):
     assert stream_of(creator).stream_key in response.content.decode()
     directives = {d.strip() for d in response["Cache-Control"].split(",")}
     assert {"no-store", "private"} <= directives
+
+
+def test_slow_mode_is_set_from_the_dashboard(alice, creator):
+    alice.post("/dashboard/", {"chat-is_chat_enabled": "on", "chat-chat_slow_seconds": "15"})
+    assert stream_of(creator).chat_slow_seconds == 15
+    page = alice.get("/dashboard/").content.decode()
+    assert 'name="chat-chat_slow_seconds"' in page
+    alice.post("/dashboard/", {"chat-is_chat_enabled": "on", "chat-chat_slow_seconds": "9999"})
+    assert stream_of(creator).chat_slow_seconds == 15  # over the 600 s cap: refused

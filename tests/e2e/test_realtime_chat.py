@@ -230,3 +230,28 @@ def test_a_moderator_deletes_a_message_and_times_its_author_out(
     expect(bob.locator("[data-chat-input]")).to_be_disabled()
     # The guest has no menu: only the creator and moderators get one.
     expect(line(guest, "more of it").locator("button")).to_have_count(0)
+
+
+def test_slow_mode_shows_and_enforces_its_countdown(open_page, creator, viewer, password, livekit):
+    go_live(creator)
+    creator.stream.chat_slow_seconds = 30
+    creator.stream.save()
+    bob = open_page()
+    log_in(bob, "bob", password)
+    watch(bob)
+
+    say(bob, "one")
+    expect(line(bob, "one")).to_have_count(1, timeout=CONNECT_TIMEOUT)
+    expect(bob.locator("[data-chat]")).to_have_attribute("data-state", "slow")
+    expect(bob.locator("[data-chat-state]")).to_contain_text("Slow mode: you can send again in")
+    expect(bob.locator("[data-chat-input]")).to_be_disabled()
+    # The server enforces it whatever the page does: a second message straight to the API is 429.
+    status = bob.evaluate(
+        """async () => (await fetch(document.querySelector('[data-chat]').dataset.chatUrl, {
+            method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json',
+                      'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]},
+            body: JSON.stringify({text: 'two'})})).status"""
+    )
+    assert status == 429
+    assert chat_texts(livekit, str(viewer.pk)) == ["one"]
