@@ -258,8 +258,11 @@ export class ChatPanel {
     if (!response || !response.ok) {
       const data = response ? await response.json().catch(() => ({})) : {};
       renderMessage(this.list, { system: true, text: data.detail || 'That did not work: try again.' });
-    } else if (action === 'timeout') {
-      renderMessage(this.list, { system: true, text: `${message.name} is timed out for ${minutes} min.` });
+    } else {
+      if (action === 'timeout') {
+        renderMessage(this.list, { system: true, text: `${message.name} is timed out for ${minutes} min.` });
+      }
+      this.root.dispatchEvent(new CustomEvent('chat-moderated', { bubbles: true })); // the log changed
     }
   }
 
