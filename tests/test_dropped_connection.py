@@ -1,7 +1,8 @@
 """PostgreSQL drops the connections a worker keeps (CONN_MAX_AGE): the next request still succeeds.
 
 Without CONN_HEALTH_CHECKS every gunicorn worker answered its next request with a 500 on the dead
-connection. A real gunicorn worker is used: Django's test client closes connections itself.
+connection. A real server is used, gunicorn and granian (the Procfile's): Django's test client closes
+connections itself.
 """
 
 import os
@@ -42,14 +43,24 @@ def terminate_other_backends() -> int:
         return cursor.fetchone()[0]
 
 
+SERVERS = {
+    "gunicorn": lambda port: [sys.executable, "-m", "gunicorn", "streamit.wsgi", "--workers", "1",
+                              "--bind", f"127.0.0.1:{port}"],
+    "granian": lambda port: [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
+                             "--host", "127.0.0.1", "--port", str(port), "--no-ws",
+                             "streamit.wsgi:application"],
+}  # fmt: skip
+
+
 @pytest.mark.postgres
-def test_a_dropped_database_connection_gives_no_500(transactional_db):
+@pytest.mark.parametrize("server_kind", SERVERS)
+def test_a_dropped_database_connection_gives_no_500(transactional_db, server_kind):
     settings_dict = connection.settings_dict
     database_url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "CONN_MAX_AGE": "600", "DEBUG": "true"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "streamit.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        SERVERS[server_kind](port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -62,7 +73,7 @@ def test_a_dropped_database_connection_gives_no_500(transactional_db):
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
+                assert time.monotonic() < deadline, f"{server_kind} did not start"
                 time.sleep(0.2)
         assert get(port) == 200  # the worker now keeps a connection
         assert terminate_other_backends() >= 1
