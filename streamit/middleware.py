@@ -6,8 +6,8 @@ POST to the anonymous token endpoint was written to disk and answered 200. Conte
 WSGI server lets Django read, so it is the number to check; a request over the cap gets 413 (JSON under
 /api/, like every other API error) and its body is never read.
 
-This holds under WSGI (the Procfile's granian, and gunicorn); Django's ASGI handler reads a whole body before any
-middleware runs, so an ASGI deployment needs its server's own body limit.
+This holds under WSGI (the Procfile's granian, and gunicorn); Django's ASGI handler reads a whole body
+before any middleware runs, so an ASGI deployment needs its server's own body limit.
 
 Views that take file uploads say so with ``@accepts_uploads`` (or ``accepts_uploads = True`` on a DRF view)
 and get THUMBNAIL_MAX_BYTES plus room for the multipart envelope; everything else gets REQUEST_MAX_BYTES.
