@@ -22,7 +22,7 @@ from accounts.models import User
 from streamit.errors import FORBIDDEN, INVALID, MISSING, TOO_MANY, DomainError
 from streamit.text import clean_line
 from streams import identities, livekit, tokens
-from streams.chat_rights import chat_rights_fan_out
+from streams.chat_rights import chat_rights_apply, chat_rights_fan_out
 from streams.models import StreamSession
 from streams.selectors import Host, chat_access
 from streams.services import NO_SUCH_STREAM
@@ -329,11 +329,25 @@ def _withdraw_right(*, host: Host, identity: str, seconds: int) -> None:
         logger.warning(
             "Could not withdraw %s's right to chat in %s (the server refuses them anyway)", identity, room
         )
-    if not chat_rights_fan_out.app.conf.task_always_eager:  # eager would give it back at once
-        # The fan-out applies the token's policy again once the time-out ends: the right comes back.
+    # The fan-out applies the token's policy again once the time-out ends: the right comes back. Without
+    # a broker (development) an eager task would run at once, so a timer in this process waits instead.
+    if chat_rights_fan_out.app.conf.task_always_eager:
+        timer = threading.Timer(
+            seconds + 1, _give_back_right, kwargs={"creator_id": host.user_id, "identity": identity}
+        )
+        timer.daemon = True
+        timer.start()
+    else:
         chat_rights_fan_out.apply_async(
             kwargs={"creator_id": host.user_id, "identities": [identity]}, countdown=seconds + 1
         )
+
+
+def _give_back_right(*, creator_id: int, identity: str) -> None:
+    try:
+        chat_rights_apply(creator_id=creator_id, identities=[identity])
+    except livekit.LiveKitError:
+        logger.warning("Could not give %s their right to chat back (reconcile will)", identity)
 
 
 def _time_out_left(*, host: Host, identity: str) -> int:

@@ -342,3 +342,17 @@ def test_slow_mode_in_the_chat_settings_api_and_stream_info(client, creator):
 def test_slow_mode_off_is_no_limit_beyond_the_flood_limit(client, live, viewer, livekit):
     client.force_login(viewer)
     assert [say(client, f"m{n}").status_code for n in range(3)] == [201, 201, 201]
+
+
+def test_the_right_comes_back_when_the_time_out_ends(live, viewer, livekit):
+    from django.utils import timezone
+
+    from chat import services as chat_services
+    from chat.models import TimeOut
+
+    room = door.room_name_for(live.pk)
+    livekit.participant_join(room, str(viewer.pk), name="bob", can_publish_data=False)  # timed out
+    TimeOut.objects.create(creator=live, identity=str(viewer.pk), until=timezone.now())
+    chat_services._give_back_right(creator_id=live.pk, identity=str(viewer.pk))
+    [bob] = livekit.participants(room)
+    assert bob.permission.can_publish_data is True

@@ -230,6 +230,9 @@ def test_a_moderator_deletes_a_message_and_times_its_author_out(
     expect(bob.locator("[data-chat-input]")).to_be_disabled()
     # The guest has no menu: only the creator and moderators get one.
     expect(line(guest, "more of it").locator("button")).to_have_count(0)
+    # When the time-out ends the input comes back (shortened here to 2 s: the shortest real one is a minute).
+    bob.evaluate("document.querySelector('[data-chat]').chatPanel.timeOut(2)")
+    expect(bob.locator("[data-chat-input]")).to_be_enabled(timeout=CONNECT_TIMEOUT)
 
 
 def test_slow_mode_shows_and_enforces_its_countdown(open_page, creator, viewer, password, livekit):
