@@ -168,3 +168,13 @@ def test_a_signed_in_token_adds_one_query_for_follow_and_block(
 def test_an_unknown_name_is_404_and_caches_nothing(creator, round_trips):
     assert ask(APIClient(), username="nobody").status_code == 404
     assert round_trips == [["throttles"], ["host"]]
+
+
+def test_the_body_has_exactly_the_documented_fields(creator):
+    from viewers.api import ViewerTokenApi
+
+    body = ask(APIClient()).json()
+    assert (
+        set(body) == set(ViewerTokenApi.OutputSerializer().fields) == {"token", "identity", "name", "wsUrl"}
+    )
+    assert all(isinstance(value, str) and value for value in body.values())
