@@ -129,7 +129,8 @@ class ChatMessagesApi(APIView):
         # A refusal (with its reason) or a too-fast sender (429, Retry-After) is answered by
         # streamit.api_errors, like every other domain error.
         message = services.message_send(host=host, chatter=chatter, text=data.validated_data["text"])
-        return Response(message_data(message), status=status.HTTP_201_CREATED)
+        held = message.visible_at > message.created_at  # the delay holds it: the sender sees it pending
+        return Response(message_data(message, pending=held), status=status.HTTP_201_CREATED)
 
 
 # --- Moderation ---------------------------------------------------------------------------------------

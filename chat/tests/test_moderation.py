@@ -261,6 +261,7 @@ def test_a_delayed_viewer_message_goes_to_the_creator_and_moderators_first(
     with django_capture_on_commit_callbacks(execute=True):
         message = say(client, "wait for it").json()
 
+    assert message["pending"] is True  # the sender's own copy says it is held
     [held] = livekit.sent_data
     assert sorted(held.destination_identities) == sorted([f"Host-{live.pk}", str(mod.pk), str(viewer.pk)])
     assert json.loads(held.data)["message"]["pending"] is True
