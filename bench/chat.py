@@ -1,14 +1,15 @@
-"""Chat messages through the server: accepted messages per second and latency, against gunicorn + PostgreSQL.
+"""Chat messages through the server: accepted messages per second and latency, on the web server + PostgreSQL.
 
     .venv/bin/python bench/chat.py [--messages 2000] [--chatters 1000] [--concurrency 8] [--workers 2]
+        [--server granian|gunicorn]
 
 Sets up a fresh `streamit_bench_chat` database on the local PostgreSQL with one live creator (an open
-session), starts the LiveKit stand-in in this process with the creator's room, and gunicorn (sync workers)
-with production settings. Guests post `POST /api/viewer/stream/<username>/chat` with the LiveKit tokens
-the site issued them (`--chatters` of them, so the per-chatter flood limit is not what is measured), from
-`--concurrency` threads, each request on its own connection. Every message is checked, stored and sent to
-the room with one SendData. Prints accepted messages/s, p50 and p99, and checks that every accepted
-message was stored once and reached the room once.
+session), starts the LiveKit stand-in in this process with the creator's room, and the web server (granian
+as the Procfile runs it, or gunicorn sync workers) with production settings. Guests post
+`POST /api/viewer/stream/<username>/chat` with the LiveKit tokens the site issued them (`--chatters` of them,
+so the per-chatter flood limit is not what is measured), from `--concurrency` threads, each request on its
+own connection. Every message is checked, stored and sent to the room with one SendData. Prints accepted
+messages/s, p50 and p99, and checks that every accepted message was stored once and reached the room once.
 """
 
 import argparse
@@ -79,10 +80,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+SERVERS = {
+    # What the Procfile runs in production.
+    "granian": lambda port, workers: [
+        str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--workers", str(workers),
+        "--host", "127.0.0.1", "--port", str(port), "--blocking-threads", "4", "--no-ws",
+        "--log-level", "warning",
+        "streamit.wsgi:application",
+    ],
+    "gunicorn": lambda port, workers: [
+        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        "--log-level", "warning",
+    ],
+}  # fmt: skip
+
+
+def start_server(name: str, port: int, workers: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
+        SERVERS[name](port, workers),
         cwd=ROOT,
         env={**os.environ, **ENV},
     )  # fmt: skip
@@ -93,7 +108,7 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{name} did not start")
 
 
 def post(port: int, token: str, text: str) -> tuple[int, float]:
@@ -122,6 +137,7 @@ def main() -> None:
     parser.add_argument("--chatters", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
     args = parser.parse_args()
 
     from livekit_standin.server import StandIn
@@ -143,7 +159,7 @@ def main() -> None:
     ]
     burst = [(chatters[n % len(chatters)], f"message {n}") for n in range(args.messages)]
     port = free_port()
-    server = start_gunicorn(port, args.workers)
+    server = start_server(args.server, port, args.workers)
     try:
         with ThreadPoolExecutor(args.concurrency) as pool:
             warm = [(token, "warm-up") for token in chatters[: args.concurrency * 2]]
@@ -165,7 +181,7 @@ def main() -> None:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     stored = ChatMessage.objects.exclude(text="warm-up").count()
     print(f"{len(burst)} chat messages from {args.chatters} guests, {args.concurrency} threads, "
-          f"to gunicorn -w {args.workers} + PostgreSQL + the LiveKit stand-in")  # fmt: skip
+          f"to {args.server} with {args.workers} workers + PostgreSQL + the LiveKit stand-in")  # fmt: skip
     print(f"  {accepted / elapsed:,.0f} accepted messages/s   p50 {statistics.median(latencies):.1f} ms   "
           f"p99 {p99:.1f} ms")  # fmt: skip
     print(
