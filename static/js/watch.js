@@ -163,6 +163,23 @@ class WatchPage {
     }
   }
 
+  // The encoder left the room. The webhook that ends the stream can reach the server after the room told
+  // us, so a "still live" answer is asked again every 2 s for a while before the slow cadence resumes.
+  async askUntilEnded(tries = 8) {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    await this.poll();
+    if (tries > 1 && this.state === 'live' && !this.hostInRoom()) {
+      this.pollTimer = setTimeout(() => this.askUntilEnded(tries - 1), 2000);
+    } else {
+      this.schedulePoll();
+    }
+  }
+
+  hostInRoom() {
+    return [...(this.room?.remoteParticipants.values() ?? [])].some((participant) => this.isHost(participant));
+  }
+
   async poll() {
     if (this.state === 'gone') return;
     this.polls += 1;
@@ -253,7 +270,7 @@ class WatchPage {
       if (this.isHost(participant)) track.detach(this.video);
     }));
     room.on(RoomEvent.ParticipantDisconnected, mine((participant) => {
-      if (this.isHost(participant)) this.poll(); // the encoder stopped, or the stream ended: ask
+      if (this.isHost(participant)) this.askUntilEnded(); // the encoder stopped, or the stream ended
     }));
     room.on(RoomEvent.Reconnecting, mine(() => this.enter('reconnecting', 'Reconnecting to the video server…')));
     room.on(RoomEvent.Reconnected, mine(() => this.enter('live')));

@@ -85,6 +85,30 @@ def test_the_watch_page_plays_the_stream_and_goes_offline_without_a_reload(open_
     assert page.locator("[data-watch]").get_attribute("data-state") == "offline"
 
 
+def test_the_page_goes_offline_soon_when_the_end_reaches_the_server_after_the_room(
+    open_page, creator, livekit
+):
+    # LiveKit's webhook can arrive after the room told the page that the encoder left: the page's first
+    # question then hears "live". It must ask again soon, not wait for the connected cadence (3 polls).
+    ingress_id = encoder(creator, livekit)
+    page = open_page()
+    page.goto("/alice/live")
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "live", timeout=CONNECT_TIMEOUT)
+
+    asked = []
+    page.on("request", lambda request: "/status" in request.url and asked.append(time.monotonic()))
+    livekit.webhook_mode = "hold"
+    livekit.encoder_stop(ingress_id)
+    page.wait_for_timeout(7_000)  # the server still says "live": the page keeps asking, every 2 s
+    assert page.locator("[data-watch]").get_attribute("data-state") == "live"
+    assert len(asked) >= 4, asked  # without the re-asking: 2 (the first question, then silence)
+    livekit.webhook_mode = "normal"
+    livekit.release_held()
+
+    expect(page.locator("[data-offline-card]")).to_be_visible(timeout=4_000)
+    assert page.locator("[data-watch]").get_attribute("data-state") == "offline"
+
+
 def test_the_creators_self_view_plays_the_stream(open_page, creator, livekit, password):
     encoder(creator, livekit)
     page = open_page()
