@@ -142,12 +142,12 @@ class WatchPage {
 
   // --- polling ------------------------------------------------------------------------------------
 
-  schedulePoll() {
+  schedulePoll(soon = null) {
     clearTimeout(this.pollTimer);
     this.pollTimer = null;
     if (this.state === 'gone' || document.hidden) return;
     // Connected, the room's events tell us about the stream; the poll still refreshes the count.
-    const seconds = this.room ? this.pollSeconds * 3 : this.pollSeconds;
+    const seconds = soon ?? (this.room ? this.pollSeconds * 3 : this.pollSeconds);
     this.pollTimer = setTimeout(async () => {
       await this.poll();
       this.schedulePoll();
@@ -256,7 +256,8 @@ class WatchPage {
     this.enter('live');
     this.chat?.attach(room, RoomEvent, grant.token);
     this.people?.attach(room, RoomEvent);
-    this.schedulePoll(); // connected: the slower cadence
+    // Our own join reaches the server by webhook a moment after we are in: recount soon, then slowly.
+    this.schedulePoll(Math.min(3, this.pollSeconds));
   }
 
   listen(room, RoomEvent) {

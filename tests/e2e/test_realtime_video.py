@@ -118,6 +118,19 @@ def test_the_creators_self_view_plays_the_stream(open_page, creator, livekit, pa
     assert_playing(page)
 
 
+def test_a_viewer_who_joins_is_counted_on_their_page_soon(open_page, creator, livekit, settings):
+    # The page is rendered before its viewer's join reaches the server; with the default poll setting
+    # the connected cadence is 24-36 s, so the page recounts once soon after joining.
+    encoder(creator, livekit)
+    page = open_page()
+    settings.WATCH_POLL_SECONDS = 10
+    page.goto("/alice/live")
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "live", timeout=CONNECT_TIMEOUT)
+    assert page.locator("[data-viewer-count]").inner_text() == "0"
+
+    expect(page.locator("[data-viewer-count]")).to_have_text("1", timeout=6_000)
+
+
 def test_five_viewers_all_get_frames_while_the_page_counts_five(open_page, creator, livekit):
     encoder(creator, livekit)
     pages = [open_page() for _ in range(5)]
