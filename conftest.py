@@ -228,6 +228,23 @@ def other_creator(db):
     return make_creator("erin")
 
 
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def host_cache(request, settings):
+    """The development cache, and Redis through django-redis (with the token path's scripts), as deployed:
+    the tests of the host cache run on both."""
+    if request.param == "redis":
+        from django.core.cache import cache
+
+        from streamit.cache import caches_for
+
+        settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
+        cache.clear()
+        yield request.param
+        cache.clear()
+        return
+    yield request.param
+
+
 # --- Background work ------------------------------------------------------------------------------
 
 

@@ -22,23 +22,6 @@ CLIENTS = 6
 TOGGLES = 30
 
 
-@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
-def host_cache(request, settings):
-    """The development cache, and Redis through django-redis and the token path's scripts, as deployed."""
-    if request.param == "redis":
-        from django.core.cache import cache
-
-        from conftest import _redis_url
-        from streamit.cache import caches_for
-
-        settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
-        cache.clear()
-        yield request.param
-        cache.clear()
-        return
-    yield request.param
-
-
 @pytest.fixture
 def unthrottled(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle

@@ -28,23 +28,6 @@ def may_chat(livekit, client=None) -> bool:
     return token(client or APIClient(), livekit, username="alice").video.can_publish_data
 
 
-@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
-def host_cache(request, settings):
-    """The tests of the host cache run on the development cache and on Redis (django-redis, as deployed)."""
-    if request.param == "redis":
-        from django.core.cache import cache
-
-        from conftest import _redis_url
-        from streamit.cache import caches_for
-
-        settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
-        cache.clear()
-        yield request.param
-        cache.clear()
-        return
-    yield request.param
-
-
 @pytest.fixture
 def bob(viewer):
     client = APIClient()

@@ -20,15 +20,6 @@ from .deliveries import ingress_event, participant_event, post
 NOW_MS = int(time.time() * 1000)
 
 
-@pytest.fixture
-def stream(creator):
-    stream = creator.stream
-    stream.ingress_id = "IN_alicealice1"
-    stream.stream_key = "alicekey1234"
-    stream.save()
-    return stream
-
-
 def _assert_nothing_changed(stream: Stream) -> None:
     stream.refresh_from_db()
     assert not stream.is_live and stream.viewer_count == 0

@@ -3,7 +3,6 @@
 import datetime
 import time
 
-import pytest
 from django.db import OperationalError, connection
 
 from streams.models import Stream, StreamSession
@@ -12,15 +11,6 @@ from webhooks.models import WebhookEvent
 from .deliveries import URL, ingress_event, post
 
 NOW_MS = int(time.time() * 1000)
-
-
-@pytest.fixture
-def stream(creator):
-    stream = creator.stream
-    stream.ingress_id = "IN_alicealice1"
-    stream.stream_key = "alicekey1234"
-    stream.save()
-    return stream
 
 
 def _state(stream: Stream) -> tuple:
