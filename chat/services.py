@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -112,16 +112,73 @@ def _slow_mode_check(*, host: Host, identity: str) -> None:
     raise ChatTooFast(wait, message=f"Slow mode: you can send again in {wait} s.")
 
 
-def _open_session_id(host: Host) -> int | None:
-    return (
-        StreamSession.objects.filter(stream__user_id=host.user_id, ended_at__isnull=True)
-        .values_list("id", flat=True)
+# The message goes into the host's open session unless a time-out holds the chatter, in one statement: no
+# query before it to ask, and nothing between a check and the insert, so a time-out or the end of the
+# session counts from the moment it commits. The creator is never timed out. RETURNING on PostgreSQL and
+# SQLite >= 3.35 alike; datetimes are passed as the backend stores them (connection.ops).
+_STORE = """
+INSERT INTO chat_chatmessage
+    (session_id, author_id, identity, name, role, text, created_at, deleted_at, visible_at)
+SELECT open_session.id, %s, %s, %s, %s, %s, %s, NULL, %s
+FROM streams_streamsession open_session
+INNER JOIN streams_stream stream ON stream.id = open_session.stream_id
+WHERE stream.user_id = %s AND open_session.ended_at IS NULL{time_out}
+LIMIT 1
+RETURNING id, session_id
+"""
+_NOT_TIMED_OUT = """
+AND NOT EXISTS (
+    SELECT 1 FROM chat_timeout WHERE creator_id = %s AND identity = %s AND until > %s
+)"""
+_STORE_CHATTER = _STORE.format(time_out=_NOT_TIMED_OUT)
+_STORE_CREATOR = _STORE.format(time_out="")
+
+
+def _store(*, host: Host, chatter: Chatter, role: str, text: str, now, visible_at) -> ChatMessage | None:
+    """Insert the message (in the caller's transaction); None when the stream has no open session or a
+    time-out holds the chatter: ``_refusal`` then says which."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        chatter.user.pk if chatter.user else None, chatter.identity, chatter.name, role, text,
+        adapt(now), adapt(visible_at), host.user_id,
+    ]  # fmt: skip
+    creator = role == Role.CREATOR
+    if not creator:
+        params += [host.user_id, chatter.identity, adapt(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_CREATOR if creator else _STORE_CHATTER, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message_id, session_id = row
+    return ChatMessage(
+        id=message_id, session_id=session_id, author=chatter.user, identity=chatter.identity,
+        name=chatter.name, role=role, text=text, created_at=now, visible_at=visible_at,
+    )  # fmt: skip
+
+
+def _refusal(*, host: Host, identity: str, now) -> ChatRefused:
+    """Why ``_store`` stored nothing at ``now``: offline, else timed out (read again, after the fact: a
+    stream that went live since was offline when the message came, and a time-out that has just ended
+    still held it at ``now``). Only a refused message pays these queries."""
+    if not StreamSession.objects.filter(stream__user_id=host.user_id, ended_at__isnull=True).exists():
+        return ChatRefused(REFUSALS[CHAT_OFFLINE], CHAT_OFFLINE)
+    until = (
+        TimeOut.objects.filter(creator_id=host.user_id, identity=identity, until__gt=now)
+        .values_list("until", flat=True)
         .first()
     )
+    if until is None:
+        return ChatRefused(REFUSALS[CHAT_OFFLINE], CHAT_OFFLINE)
+    left = max(1, math.ceil((until - timezone.now()).total_seconds()))
+    return ChatRefused(f"You are timed out of this chat for {left} more s.", CHAT_TIMED_OUT, retry_after=left)
 
 
 def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
-    """Check, store and deliver one message. Raises ChatRefused (403), ChatTooFast (429), DomainError."""
+    """Check, store and deliver one message. Raises ChatRefused (403), ChatTooFast (429), DomainError.
+
+    A guest's message costs one statement in a transaction (plus the cache's flood count); a signed-in
+    chatter's adds their follow/block facts and, for a viewer, whether they moderate."""
     text = clean_line(text)
     if not text:
         raise DomainError("Write a message first.", INVALID)
@@ -132,37 +189,26 @@ def message_send(*, host: Host, chatter: Chatter, text: str) -> ChatMessage:
         raise DomainError(NO_SUCH_STREAM, MISSING)  # as for its token: the creator does not exist for them
     if not access.can_chat:
         raise ChatRefused(REFUSALS.get(access.reason, "You can't chat right now."), access.reason)
-    session_id = _open_session_id(host)
-    if session_id is None:
-        raise ChatRefused(REFUSALS[CHAT_OFFLINE], CHAT_OFFLINE)
-    if not access.is_creator and (left := _time_out_left(host=host, identity=chatter.identity)):
-        raise ChatRefused(
-            f"You are timed out of this chat for {left} more s.", CHAT_TIMED_OUT, retry_after=left
-        )
-    _flood_check(host=host, identity=chatter.identity)
     if access.is_creator:
         role = Role.CREATOR
     elif access.is_guest:
         role = Role.GUEST
     else:
         role = Role.MODERATOR if is_moderator(host_id=host.user_id, user=chatter.user) else Role.VIEWER
-    if role not in (Role.CREATOR, Role.MODERATOR):
-        _slow_mode_check(host=host, identity=chatter.identity)
     # The creator's delay holds a viewer's message; the creator and moderators are never held.
     held = access.delayed and role != Role.MODERATOR
     now = timezone.now()
+    visible_at = now + timedelta(seconds=tokens.CHAT_DELAY_SECONDS) if held else now
     # Stored and sent together: a message LiveKit could not take is not kept (the sender is told to retry).
     with transaction.atomic():
-        message = ChatMessage.objects.create(
-            session_id=session_id,
-            author=chatter.user,
-            identity=chatter.identity,
-            name=chatter.name,
-            role=role,
-            text=text,
-            created_at=now,
-            visible_at=now + timedelta(seconds=tokens.CHAT_DELAY_SECONDS) if held else now,
-        )
+        message = _store(host=host, chatter=chatter, role=role, text=text, now=now, visible_at=visible_at)
+        if message is None:
+            raise _refusal(host=host, identity=chatter.identity, now=now)
+        # Only a message the stream and the moderators allow counts against the flood limit or starts a
+        # slow-mode wait; one these limits refuse is rolled back with the transaction.
+        _flood_check(host=host, identity=chatter.identity)
+        if role not in (Role.CREATOR, Role.MODERATOR):
+            _slow_mode_check(host=host, identity=chatter.identity)
         if held:
             # The creator, the moderators and the sender see it at once, marked pending.
             _deliver(
@@ -348,12 +394,3 @@ def _give_back_right(*, creator_id: int, identity: str) -> None:
         chat_rights_apply(creator_id=creator_id, identities=[identity])
     except livekit.LiveKitError:
         logger.warning("Could not give %s their right to chat back (reconcile will)", identity)
-
-
-def _time_out_left(*, host: Host, identity: str) -> int:
-    until = (
-        TimeOut.objects.filter(creator_id=host.user_id, identity=identity, until__gt=timezone.now())
-        .values_list("until", flat=True)
-        .first()
-    )
-    return 0 if until is None else max(1, math.ceil((until - timezone.now()).total_seconds()))

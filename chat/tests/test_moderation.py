@@ -173,6 +173,22 @@ def test_a_time_out_ends(client, live, viewer, livekit):
     assert say(client, "back").status_code == 201
 
 
+def test_a_timed_out_chatters_refused_messages_do_not_use_up_their_flood_limit(client, live, viewer, livekit):
+    """The time-out is checked by the insert, before the flood count: once it ends they can chat at once."""
+    from django.utils import timezone
+
+    from chat.models import TimeOut
+
+    client.force_login(viewer)
+    message = say(client, "spam").json()
+    services.chatter_time_out(actor=live, host=host_get(user_id=live.pk), message_id=message["id"], minutes=1)
+    statuses = [say(client, f"again {n}").status_code for n in range(services.FLOOD_MESSAGES + 2)]
+    assert statuses == [403] * (services.FLOOD_MESSAGES + 2)
+    assert ChatMessage.objects.count() == 1
+    TimeOut.objects.update(until=timezone.now())
+    assert say(client, "back").status_code == 201
+
+
 def test_bad_time_outs(client, live, viewer, livekit):
     client.force_login(live)
     mine = say(client, "creator line").json()
