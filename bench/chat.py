@@ -10,6 +10,11 @@ as the Procfile runs it, or gunicorn sync workers) with production settings. Gue
 so the per-chatter flood limit is not what is measured), from `--concurrency` threads, each request on its
 own connection. Every message is checked, stored and sent to the room with one SendData. Prints accepted
 messages/s, p50 and p99, and checks that every accepted message was stored once and reached the room once.
+
+It also prints the CPU time one message costs in the web server's processes, in the PostgreSQL backends
+serving them, and in this process (the load client's threads and the stand-in: a real LiveKit runs
+elsewhere). On a shared machine the rate follows the load average; CPU per message moves far less, so it is
+the figure to compare between two versions measured at different times.
 """
 
 import argparse
@@ -111,6 +116,50 @@ def start_server(name: str, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit(f"{name} did not start")
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time the processes have used so far (from /proc; a process gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (the server's workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" ", 1)
+            ppid = int(rest.rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL backends serving the bench's database (the server's connections; not this one)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME]
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def post(port: int, token: str, text: str) -> tuple[int, float]:
     body = json.dumps({"text": text}).encode()
     started = time.perf_counter()
@@ -165,9 +214,12 @@ def main() -> None:
             warm = [(token, "warm-up") for token in chatters[: args.concurrency * 2]]
             list(pool.map(lambda item: post(port, *item), warm))  # every worker loaded and connected
             standin.sent_data.clear()
+            servers, backends = process_tree(server.pid), database_backends()
+            cpu_before = cpu_seconds(servers), cpu_seconds(backends), time.process_time()
             started = time.perf_counter()
             results = list(pool.map(lambda item: post(port, *item), burst))
             elapsed = time.perf_counter() - started
+            cpu_after = cpu_seconds(servers), cpu_seconds(backends), time.process_time()
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -188,6 +240,12 @@ def main() -> None:
         f"  statuses {statuses}; stored {stored}; "
         f"SendData calls {len(standin.sent_data)} (expected {accepted})"
     )
+    server_ms, database_ms, here_ms = (
+        (after - before) * 1000 / len(burst) for before, after in zip(cpu_before, cpu_after, strict=True)
+    )
+    # CPU time varies far less with what else the machine runs than the rate does.
+    print(f"  CPU per message: server {server_ms:.2f} ms, PostgreSQL {database_ms:.2f} ms, "
+          f"load client + stand-in {here_ms:.2f} ms")  # fmt: skip
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared: figures scale with it)")
     if accepted != len(burst) or stored != accepted or len(standin.sent_data) != accepted:
         raise SystemExit("FAILED: a message was refused, or not stored or sent exactly once")
