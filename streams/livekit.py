@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -161,14 +162,31 @@ def _http_base() -> str:
     return f"{scheme}://{parsed.netloc}{parsed.path}".rstrip("/")
 
 
+# Ten minutes is plenty for one call and keeps a leaked header short-lived. Signing costs about as much
+# CPU as the rest of a call (chat makes one SendData per message), so a token is reused for the first
+# half of its life: per credentials and grant set (one per room at most), never within 5 min of expiry.
+TOKEN_TTL = timedelta(minutes=10)
+_TOKENS_KEPT = 1024
+_tokens: dict[tuple, tuple[float, str]] = {}
+_clock = time.time
+
+
 def _token(grants: api.VideoGrants) -> str:
-    # Ten minutes is plenty for one call and keeps a leaked header short-lived.
-    return (
+    key = (settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET, repr(grants))
+    now = _clock()
+    kept = _tokens.get(key)
+    if kept is not None and now < kept[0]:
+        return kept[1]
+    token = (
         api.AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
         .with_grants(grants)
-        .with_ttl(timedelta(minutes=10))
+        .with_ttl(TOKEN_TTL)
         .to_jwt()
     )
+    if len(_tokens) >= _TOKENS_KEPT:  # bounded: many rooms' tokens are signed again, nothing more
+        _tokens.clear()
+    _tokens[key] = (now + TOKEN_TTL.total_seconds() / 2, token)
+    return token
 
 
 def _failure(status: int, body: bytes) -> LiveKitError:

@@ -241,3 +241,22 @@ def test_a_batch_update_reports_who_left_and_applies_the_rest(livekit):
 
     assert sorted(gone) == ["gone-1", "gone-2"]
     assert all(not p.permission.can_publish_data for p in livekit.participants(room))
+
+
+def test_a_signed_token_is_reused_for_half_its_life_only(livekit, monkeypatch):
+    """Chat makes one SendData per message and signing a token cost as much CPU as the call: the door
+    keeps a token per grant set for the first half of its ten minutes (only the door's clock is moved)."""
+    import jwt
+    from livekit import api
+
+    room_7, room_8 = api.VideoGrants(room_admin=True, room="7"), api.VideoGrants(room_admin=True, room="8")
+    first = lk._token(room_7)
+    assert lk._token(room_7) is first
+    assert jwt.decode(lk._token(room_8), options={"verify_signature": False})["video"]["room"] == "8"
+    now = time.time()
+    monkeypatch.setattr(lk, "_clock", lambda: now + lk.TOKEN_TTL.total_seconds() / 2 + 1)
+    renewed = lk._token(room_7)
+    assert renewed is not first
+    claims = jwt.decode(renewed, options={"verify_signature": False})
+    assert claims["video"]["room"] == "7" and claims["exp"] - time.time() > lk.TOKEN_TTL.total_seconds() - 5
+    lk.room_send_data(room="7", data=b"{}", topic="t")  # still a token LiveKit takes
