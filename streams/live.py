@@ -34,6 +34,7 @@ from .chat_rights import chat_rights_enforce, chat_rights_plan
 from .identities import host_identity
 from .models import Stream, StreamSession, ViewerPresence
 from .selectors import host_changed
+from .stream_state import stream_count_changed, stream_state_changed
 from .tasks import livekit_release, schedule
 
 # Participants that are not people watching: the encoder behind the ingress, recorders and bots.
@@ -71,6 +72,7 @@ def stream_go_live(*, stream: Stream, at_ms: int | None = None) -> bool:
     stream.is_live = True
     stream.live_since = _at(at_ms)
     stream.save(update_fields=["is_live", "live_since", "live_changed_at_ms", "updated_at"])
+    stream_state_changed(user_id=stream.user_id)
     StreamSession.objects.filter(stream=stream, ended_at__isnull=True).update(ended_at=stream.live_since)
     StreamSession.objects.create(
         stream=stream, started_at=stream.live_since, peak_viewers=stream.viewer_count
@@ -89,6 +91,8 @@ def stream_go_offline(*, stream: Stream, at_ms: int | None = None) -> bool:
     was_live = stream.is_live
     if at_ms >= stream.live_changed_at_ms:
         stream.live_changed_at_ms = at_ms
+        if stream.is_live:
+            stream_state_changed(user_id=stream.user_id)
         stream.is_live = False
         stream.live_since = None
         stream.save(update_fields=["is_live", "live_since", "live_changed_at_ms", "updated_at"])
@@ -141,6 +145,7 @@ def _recount(stream: Stream) -> int:
     if count != stream.viewer_count:
         stream.viewer_count = count
         stream.save(update_fields=["viewer_count", "updated_at"])
+        stream_count_changed(user_id=stream.user_id)
     if count:
         StreamSession.objects.filter(stream=stream, ended_at__isnull=True, peak_viewers__lt=count).update(
             peak_viewers=count

@@ -26,6 +26,7 @@ from streamit.cache import redis_client
 
 from . import identities, tokens
 from .models import Stream
+from .stream_state import stream_state_changed
 
 HOST_CACHE_SECONDS = 300
 # A generation expires, or every id a client ever asks for (hostId is free input) would keep a key in
@@ -88,6 +89,7 @@ def host_changed(*, user_id: int) -> None:
     """
     # robust: a cache that fails after the commit is logged, never turned into an error for the caller.
     transaction.on_commit(lambda: _bump(user_id), robust=True)
+    stream_state_changed(user_id=user_id)  # the pages' cached state: revoked, renamed, deactivated
 
 
 def _approved(**lookup):

@@ -29,6 +29,7 @@ from .chat_rights import chat_rights_changed
 from .live import stream_go_offline, stream_key_forget, stream_shutdown
 from .models import Stream
 from .selectors import Host, chat_access, host_changed
+from .stream_state import stream_state_changed
 from .tasks import livekit_release, schedule_retry
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def stream_create(*, user: User, title: str, description: str, ingress_type: str
             stream.title = clean_line(title, max_length=TITLE_MAX)
             stream.description = clean_text(description, max_length=DESCRIPTION_MAX)
             stream.save(update_fields=["title", "description", "updated_at"])
+            stream_state_changed(user_id=stream.user_id)
             _store_ingress(stream, ingress)
     if lost_race:  # a concurrent create won (keep theirs) or a revocation did: delete ours at LiveKit
         _delete_old_ingress(ingress.ingress_id)
@@ -173,6 +175,7 @@ def stream_info_update(
         fields.append("thumbnail")
     if fields:
         stream.save(update_fields=[*fields, "updated_at"])
+        stream_state_changed(user_id=stream.user_id)  # the title and description pages show
         if thumbnail is not None and old and old != stream.thumbnail.name:  # never the file just saved
             stream.thumbnail.storage.delete(old)
     return stream

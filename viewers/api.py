@@ -5,8 +5,11 @@ Who may chat is decided on the server, by ``streams.selectors.chat_access``: wri
 blocked the caller, or whom the caller blocked, does not exist for them: 404.
 """
 
+import json
+
 from django.core.cache import cache
 from django.core.validators import ProhibitNullCharactersValidator
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -22,6 +25,7 @@ from streamit.throttles import SocialThrottle, TokenThrottle
 from streams import selectors as stream_selectors
 from streams import services as stream_services
 from streams.api import ThumbnailUrlField
+from streams.stream_state import stream_state_get
 
 from . import selectors
 
@@ -118,6 +122,11 @@ class ViewerStreamApi(APIView):
 
 
 class ViewerStreamStatusApi(APIView):
+    """What every open watch page polls. A visitor who is not signed in (no block can apply) is answered
+    from the cached stream state (``streams.stream_state``: one cache read, no query) on a plain path
+    that skips DRF's request, negotiation and serializer, with the same body and headers DRF would send;
+    anyone else, or any other request, takes the DRF path below (the block check reads the database)."""
+
     class OutputSerializer(serializers.Serializer):
         isLive = serializers.BooleanField(source="is_live")
         viewerCount = serializers.IntegerField(source="viewer_count")
@@ -125,6 +134,35 @@ class ViewerStreamStatusApi(APIView):
     @extend_schema(responses={200: OutputSerializer, 404: ERRORS[404]}, operation_id="viewer_stream_status")
     def get(self, request, username: str):
         return Response(self.OutputSerializer(_stream_or_404(request, username)).data)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Who is calling is decided by DRF's own authenticators, as on the DRF path (cheap: no query
+        # for a visitor without a session).
+        if not _answers_json_plainly(request) or self.initialize_request(request).user.is_authenticated:
+            return super().dispatch(request, *args, **kwargs)
+        state = stream_state_get(username=kwargs["username"])
+        if state is None:
+            response = HttpResponse(_NOT_FOUND_BODY, content_type="application/json", status=404)
+        else:
+            body = {"isLive": state.is_live, "viewerCount": state.viewer_count}
+            response = HttpResponse(json.dumps(body, separators=(",", ":")), content_type="application/json")
+        for name, value in self.default_response_headers.items():  # Allow, and Vary when HTML could be
+            response[name] = value
+        return response
+
+
+_NOT_FOUND_BODY = json.dumps({"detail": NOT_FOUND}, separators=(",", ":"), ensure_ascii=False)
+
+
+def _answers_json_plainly(request) -> bool:
+    """A GET that DRF would answer in compact JSON: no ?format=, an Accept that takes JSON, no HTML (the
+    browsable API in development) and no parameters (``; indent=4``, ``q=0``): DRF decides the rest."""
+    if request.method != "GET" or request.GET:
+        return False
+    accept = request.headers.get("Accept", "*/*")
+    if "text/html" in accept or ";" in accept:
+        return False
+    return "*/*" in accept or "application/json" in accept
 
 
 class ViewerTokenApi(APIView):

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
 from streams.identities import page_identities
-from streams.selectors import chat_access, host_of
+from streams.selectors import chat_access, host_get, host_of
+from streams.stream_state import stream_state_get
 
 from . import selectors
 
@@ -62,20 +63,26 @@ def creator(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def watch(request: HttpRequest, username: str) -> HttpResponse:
-    stream, viewer = _stream_for_page(request, username)
-    if stream.user.username != username:
-        return redirect("viewers:watch", stream.user.username, permanent=True)
-    access = chat_access(host=host_of(stream), viewer=viewer)
+    # The stream from the state the status endpoint polls and the chat rules from the token's host, both
+    # cached; the one query left is the follow and block facts of a signed-in visitor (a block: 404).
+    viewer = request.user if request.user.is_authenticated else None
+    state = stream_state_get(username=username)
+    host = host_get(user_id=state.user_id) if state is not None else None
+    access = chat_access(host=host, viewer=viewer) if host is not None else None
+    if access is None or access.blocked:
+        raise Http404("No such creator.")
+    if state.username != username:
+        return redirect("viewers:watch", state.username, permanent=True)
     context = {
-        "creator": stream.user,
-        "stream": stream,
-        "identities": page_identities(stream.user_id),
+        "creator": {"pk": state.user_id, "username": state.username},
+        "stream": state,
+        "identities": page_identities(state.user_id),
         "is_following": access.follows,
         "can_chat": access.can_chat,
         "chat_reason": access.reason,
         "chat_delay_seconds": access.delay_seconds,
         # Slow mode spares the creator; the chat API spares moderators too (the page learns it on refusal).
-        "chat_slow_seconds": 0 if access.is_creator else stream.chat_slow_seconds,
+        "chat_slow_seconds": 0 if access.is_creator else host.chat_slow_seconds,
         "poll_seconds": settings.WATCH_POLL_SECONDS,
     }
     return render(request, "viewers/watch.html", context)
