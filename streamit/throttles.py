@@ -19,8 +19,10 @@ from django.core.cache import caches
 from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from . import redis_scripts
 from .cache import redis_client
 from .client_ip import client_ip
+from .redis_scripts import Call, Fragment
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,9 @@ logger = logging.getLogger(__name__)
 # to this request, then limit and duration per key. Per key, as DRF's SimpleRateThrottle: forget what is
 # older than the window; refuse when the window is full (answer how long until its oldest leaves), else
 # record this request. Each limit counts on its own, as DRF's throttles do.
-_SLIDING_WINDOWS = """
+SLIDING_WINDOWS = Fragment(
+    "sliding_windows",
+    """
 local now = tonumber(ARGV[1])
 local waits = {}
 for i, key in ipairs(KEYS) do
@@ -45,8 +49,8 @@ for i, key in ipairs(KEYS) do
   end
 end
 return waits
-"""
-_script = None
+""",
+)
 
 
 class _PerIPThrottle(SimpleRateThrottle):
@@ -87,44 +91,48 @@ class TokenThrottle(BaseThrottle):
 
     parts = (TokenIPThrottle, TokenUserThrottle)
 
-    def allow_request(self, request, view) -> bool:
-        self._wait = None
+    def _limits(self, request) -> list[tuple[SimpleRateThrottle, str]]:
         limits = []
         for part in self.parts:
             throttle = part()
-            key = throttle.get_cache_key(request, view) if throttle.rate is not None else None
+            key = throttle.get_cache_key(request, None) if throttle.rate is not None else None
             if key is not None:
                 limits.append((throttle, key))
-        if not limits:
-            return True
-        client = redis_client()
-        if client is None:
-            waits = [throttle.wait() for throttle, _ in limits if not throttle.allow_request(request, view)]
-        else:
-            waits = self._windows(client, limits)
-        waits = [wait for wait in waits if wait is not None]
-        if waits:
-            self._wait = max(waits)
-            return False
-        return True
+        return limits
 
-    @staticmethod
-    def _windows(client, limits) -> list[float]:
-        global _script
-        if _script is None:
-            _script = client.register_script(_SLIDING_WINDOWS)
+    def redis_call(self, request) -> Call | None:
+        """This request's check as a script call, to run in a round trip with others (``read_answer``
+        then takes its answer); None when no limit applies."""
+        limits = self._limits(request)
+        if not limits:
+            return None
         backend = caches["default"]
         args = [repr(time.time()), secrets.token_hex(8)]
         for throttle, _ in limits:
             args += [throttle.num_requests, throttle.duration]
+        return Call(SLIDING_WINDOWS, [backend.make_key(f"{key}:w") for _, key in limits], args)
+
+    def read_answer(self, answers) -> bool:
+        waits = [max(float(answer), 0.0) for answer in answers if answer]
+        self._wait = max(waits) if waits else None
+        return self._wait is None
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = None
+        client = redis_client()
+        if client is None:
+            waits = [t.wait() for t, _ in self._limits(request) if not t.allow_request(request, view)]
+            self._wait = max([wait for wait in waits if wait is not None], default=None)
+            return not waits
+        call = self.redis_call(request)
+        if call is None:
+            return True
         try:
-            answers = _script(
-                keys=[backend.make_key(f"{key}:w") for _, key in limits], args=args, client=client
-            )
+            [answers] = redis_scripts.run(client, [call])
         except RedisError as error:  # the limits fail open, as the cache does (streamit.cache logs outages)
             logger.debug("Token throttle skipped: %s", error)
-            return []
-        return [max(float(answer), 0.0) for answer in answers if answer]
+            return True
+        return self.read_answer(answers)
 
     def wait(self) -> float | None:
         return self._wait

@@ -22,7 +22,9 @@ from redis.exceptions import RedisError
 
 from accounts.models import Block, CreatorStatus, Follow, User
 from accounts.validators import could_be_username
+from streamit import redis_scripts
 from streamit.cache import redis_client
+from streamit.redis_scripts import Call, Fragment
 
 from . import identities, tokens
 from .models import Stream
@@ -114,7 +116,9 @@ def _host_row(**lookup) -> Host | None:
 
 # On Redis, what the cache holds for one host comes in one round trip: the id its name leads to (unless
 # the id is given), that host's copy, and its generation, made if it had none (as ``cache.add`` would).
-_READ_HOST = """
+READ_HOST = Fragment(
+    "read_host",
+    """
 local id = ARGV[3]
 if id == "" then
   id = redis.call("GET", KEYS[1])
@@ -123,44 +127,47 @@ end
 local generation_key = ARGV[2] .. id
 redis.call("SET", generation_key, ARGV[4], "NX", "EX", ARGV[5])
 return {id, redis.call("GET", ARGV[1] .. id), redis.call("GET", generation_key)}
-"""
-_read_host_script = None
+""",
+)
 
 # A name the cache did not know, read from the database, is stored in one round trip: the name, and the
 # copy if the host has no generation yet. Then no change can have committed unseen between the row read
 # and this write (its bump would have made the generation); once a generation exists, a copy waits for
 # a request that reads the generation before the row.
-_STORE_NAMED = """
+STORE_NAMED = Fragment(
+    "store_named",
+    """
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
 if redis.call("SET", KEYS[2], ARGV[2], "NX", "EX", ARGV[5]) then
   redis.call("SET", KEYS[3], ARGV[3], "EX", ARGV[4])
 end
-"""
-_store_named_script = None
+return true
+""",
+)
 
 
-def _read_redis(client, *, username: str | None, user_id: int | None) -> tuple:
-    global _read_host_script
-    if _read_host_script is None:
-        _read_host_script = client.register_script(_READ_HOST)
+def host_read_call(*, username: str | None = None, user_id: int | None = None) -> Call:
+    """The Redis half of ``host_get`` as a script call, to run in one round trip with others; its answer
+    goes to ``host_from_read``."""
     backend = caches["default"]
     # The script builds a host's keys from its id: the key templates as the cache makes keys.
     host_prefix, generation_prefix = backend.make_key(_host_key("")), backend.make_key(_generation_key(""))
     name_key = backend.make_key(_name_key(username) if username is not None else _host_key(user_id))
-    found_id, copy, generation = _read_host_script(
-        keys=[name_key],
-        args=[
-            host_prefix,
-            generation_prefix,
-            "" if user_id is None else user_id,
-            time.time_ns(),
-            GENERATION_SECONDS,
-        ],
-        client=client,
-    )
+    args = [
+        host_prefix,
+        generation_prefix,
+        "" if user_id is None else user_id,
+        time.time_ns(),
+        GENERATION_SECONDS,
+    ]
+    return Call(READ_HOST, [name_key], args)
+
+
+def _decode_read(answer) -> tuple:
+    found_id, copy, generation = answer
     if found_id is None:
         return None, None, None
-    decode = backend.client.decode
+    decode = caches["default"].client.decode
     return int(found_id), decode(copy) if copy is not None else None, decode(generation)
 
 
@@ -172,24 +179,18 @@ def _store_named(username: str, host: Host) -> None:
         if cache.add(_generation_key(host.user_id), generation, GENERATION_SECONDS):
             cache.set(_host_key(host.user_id), (generation, host), HOST_CACHE_SECONDS)
         return
-    global _store_named_script
-    if _store_named_script is None:
-        _store_named_script = client.register_script(_STORE_NAMED)
     backend = caches["default"]
     keys = [_name_key(username), _generation_key(host.user_id), _host_key(host.user_id)]
+    args = [
+        host.user_id,
+        generation,
+        backend.client.encode((generation, host)),
+        HOST_CACHE_SECONDS,
+        GENERATION_SECONDS,
+    ]
     # As the cache does on a failure: nothing stored, the next request reads the database again.
     with contextlib.suppress(RedisError):
-        _store_named_script(
-            keys=[backend.make_key(key) for key in keys],
-            args=[
-                host.user_id,
-                generation,
-                backend.client.encode((generation, host)),
-                HOST_CACHE_SECONDS,
-                GENERATION_SECONDS,
-            ],
-            client=client,
-        )
+        redis_scripts.run(client, [Call(STORE_NAMED, [backend.make_key(key) for key in keys], args)])
 
 
 def _read(*, username: str | None, user_id: int | None) -> tuple:
@@ -198,9 +199,10 @@ def _read(*, username: str | None, user_id: int | None) -> tuple:
     client = redis_client()
     if client is not None:
         try:
-            return _read_redis(client, username=username, user_id=user_id)
+            [answer] = redis_scripts.run(client, [host_read_call(username=username, user_id=user_id)])
         except RedisError:  # as the cache does: a miss, answered from the database, nothing stored
             return user_id, None, None
+        return _decode_read(answer)
     if user_id is None:
         user_id = cache.get(_name_key(username))
         if user_id is None:
@@ -221,7 +223,18 @@ def host_get(*, username: str | None = None, user_id: int | None = None) -> Host
     """
     if username is not None and not could_be_username(username):
         return None
-    user_id, cached, generation = _read(username=username, user_id=user_id)
+    return _host_from(_read(username=username, user_id=user_id), username=username)
+
+
+def host_from_read(answer, *, username: str | None = None, user_id: int | None = None) -> Host | None:
+    """``host_get`` finished from the answer of its ``host_read_call`` (None when the round trip failed:
+    as the cache does, a miss answered from the database). Give the same name or id as to the call, after
+    ``could_be_username`` accepted the name."""
+    return _host_from((user_id, None, None) if answer is None else _decode_read(answer), username=username)
+
+
+def _host_from(read: tuple, *, username: str | None) -> Host | None:
+    user_id, cached, generation = read
     if user_id is None:
         host = _host_row(user__username__lower=username.lower())  # a name the cache does not know
         if host is not None:
