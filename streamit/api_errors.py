@@ -84,6 +84,12 @@ def error_body(data) -> dict:
     return body
 
 
+def refusal_body(refusal: DomainError) -> dict:
+    """The body ``exception_handler`` gives a domain error, for the one path that answers outside DRF's
+    dispatch (``viewers.token_fast``: its refusals carry no header)."""
+    return {"detail": refusal.message, **refusal.extra}
+
+
 def exception_handler(exc, context):
     refusal = as_domain_error(exc)
     if refusal is not None:

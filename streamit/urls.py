@@ -19,6 +19,13 @@ handler404 = "streamit.api_errors.page_not_found"
 handler500 = "streamit.api_errors.server_error"
 
 urlpatterns = [
+    # The API first: Django tries patterns in order, and the token and status endpoints are the busiest.
+    path("api/", include("viewers.api_urls")),
+    path("api/", include("chat.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/stream/", include("analytics.api_urls")),
+    path("api/stream/", include("streams.api_urls")),
+    path("api/webhook/", include("webhooks.urls")),
     path("", viewer_views.home, name="home"),
     # Browsers ask for /favicon.ico by themselves: answer it before /<username>/ could take the name.
     path("favicon.ico", lambda request: redirect(static_url("favicon.ico"))),
@@ -26,12 +33,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("dashboard/analytics/", include("analytics.urls")),
     path("dashboard/", include("streams.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/stream/", include("analytics.api_urls")),
-    path("api/stream/", include("streams.api_urls")),
-    path("api/webhook/", include("webhooks.urls")),
-    path("api/", include("chat.api_urls")),
-    path("api/", include("viewers.api_urls")),
 ]
 
 if settings.DEBUG:

@@ -25,7 +25,7 @@ class CommittingClient(APIClient):
 
 def api_client(user) -> APIClient:
     client = CommittingClient()
-    client.force_authenticate(user)
+    client.force_login(user)
     return client
 
 

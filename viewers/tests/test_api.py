@@ -34,7 +34,7 @@ def blocked(creator):
 
 def as_user(client, user):
     if user is not None:
-        client.force_authenticate(user)
+        client.force_login(user)
     return client
 
 

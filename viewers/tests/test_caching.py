@@ -31,14 +31,14 @@ def may_chat(livekit, client=None) -> bool:
 @pytest.fixture
 def bob(viewer):
     client = APIClient()
-    client.force_authenticate(viewer)
+    client.force_login(viewer)
     return client
 
 
 @pytest.fixture
 def alice(creator):
     client = APIClient()
-    client.force_authenticate(creator)
+    client.force_login(creator)
     return client
 
 
