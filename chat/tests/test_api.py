@@ -2,7 +2,9 @@
 stand-in: what reaches the room through SendData, and what is refused (and then never reaches it)."""
 
 import json
+import time
 
+import jwt
 import pytest
 from livekit import api as lk_api
 from livekit.protocol import models as proto_models
@@ -153,6 +155,24 @@ def test_an_expired_guest_token_is_refused(client, live, livekit, settings):
     response = post(client, token=token)
     assert response.status_code == 401
     assert sent(livekit) == []
+
+
+def test_a_guest_token_that_was_accepted_is_refused_once_it_expires(client, live, livekit, settings):
+    """What a token proves is kept between messages, but never past its expiry."""
+    settings.LIVEKIT_TOKEN_TTL = 2
+    token = guest_token(live)
+    assert post(client, token=token, text="in time").status_code == 201
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    assert post(client, token=token, text="too late").status_code == 401
+    assert len(sent(livekit)) == 1
+
+
+def test_a_guest_token_that_was_accepted_is_refused_under_a_new_secret(client, live, livekit, settings):
+    token = guest_token(live)
+    assert post(client, token=token, text="before").status_code == 201
+    settings.LIVEKIT_API_SECRET = "a-rotated-secret-that-is-long-enough-0123456789"
+    assert post(client, token=token, text="after").status_code == 401
 
 
 def test_a_forged_guest_token_is_refused(client, live, livekit, settings):
