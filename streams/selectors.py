@@ -125,8 +125,12 @@ if id == "" then
   if not id then return {false, false, false} end
 end
 local generation_key = ARGV[2] .. id
-redis.call("SET", generation_key, ARGV[4], "NX", "EX", ARGV[5])
-return {id, redis.call("GET", ARGV[1] .. id), redis.call("GET", generation_key)}
+local generation = redis.call("GET", generation_key)
+if not generation then
+  redis.call("SET", generation_key, ARGV[4], "EX", ARGV[5])
+  generation = ARGV[4]
+end
+return {id, redis.call("GET", ARGV[1] .. id), generation}
 """,
 )
 
