@@ -11,7 +11,9 @@ Retry-After), where DRF's throttles cost a read and a write each. On another cac
 development and tests) it runs DRF's own throttles.
 """
 
+import itertools
 import logging
+import os
 import secrets
 import time
 
@@ -51,6 +53,17 @@ end
 return waits
 """,
 )
+
+
+# A window's members must differ per request across every worker and machine: a random prefix per machine
+# start, the process id (workers forked after import share the prefix) and a counter. Cheaper than asking
+# the OS for random bytes on every request.
+_MEMBER_PREFIX = secrets.token_hex(6)
+_member_count = itertools.count()
+
+
+def _member() -> str:
+    return f"{_MEMBER_PREFIX}:{os.getpid()}:{next(_member_count)}"
 
 
 class _PerIPThrottle(SimpleRateThrottle):
@@ -107,7 +120,7 @@ class TokenThrottle(BaseThrottle):
         if not limits:
             return None
         backend = caches["default"]
-        args = [repr(time.time()), secrets.token_hex(8)]
+        args = [repr(time.time()), _member()]
         for throttle, _ in limits:
             args += [throttle.num_requests, throttle.duration]
         return Call(SLIDING_WINDOWS, [backend.make_key(f"{key}:w") for _, key in limits], args)
