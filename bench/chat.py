@@ -5,16 +5,19 @@
 
 Sets up a fresh `streamit_bench_chat` database on the local PostgreSQL with one live creator (an open
 session), starts the LiveKit stand-in in this process with the creator's room, and the web server (granian
-as the Procfile runs it, or gunicorn sync workers) with production settings. Guests post
+as the Procfile runs it, or gunicorn sync workers) with production settings and Redis as the cache
+(database 5, cleared first, as bench/run.py does). Guests post
 `POST /api/viewer/stream/<username>/chat` with the LiveKit tokens the site issued them (`--chatters` of them,
 so the per-chatter flood limit is not what is measured), from `--concurrency` threads, each request on its
 own connection. Every message is checked, stored and sent to the room with one SendData. Prints accepted
 messages/s, p50 and p99, and checks that every accepted message was stored once and reached the room once.
 
-It also prints the CPU time one message costs in the web server's processes, in the PostgreSQL backends
-serving them, and in this process (the load client's threads and the stand-in: a real LiveKit runs
-elsewhere). On a shared machine the rate follows the load average; CPU per message moves far less, so it is
-the figure to compare between two versions measured at different times.
+What is measured: everything shares this machine's CPUs — the server, PostgreSQL, Redis, and in this one
+Python process the load client's threads and the stand-in (a real LiveKit runs elsewhere) — so the rate is
+what the server does while paying for its own load. The CPU time one message costs is printed too, in the
+web server's processes, in the PostgreSQL backends serving them and in this process (Redis is shared with
+other users and not counted). On a shared machine the rate follows the load average; CPU per message moves
+far less, so it is the figure to compare between two versions measured at different times.
 """
 
 import argparse
@@ -41,7 +44,9 @@ ENV = {
     "SECRET_KEY": "bench-" + "x" * 50,
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-    "CACHE_URL": "locmemcache://bench",
+    # As production: Redis, shared by the workers (the host's cached copy, the flood count). The same
+    # database as bench/run.py's; each bench clears it before it starts (benches never overlap: flock).
+    "CACHE_URL": "redis://127.0.0.1:6379/5",
     "LIVEKIT_API_KEY": API_KEY,
     "LIVEKIT_API_SECRET": API_SECRET,
     "LIVEKIT_TOKEN_TTL": "3600",
@@ -64,6 +69,7 @@ def recreate_database() -> None:
 
 
 def seed() -> int:
+    from django.core.cache import cache
     from django.core.management import call_command
 
     from accounts.models import User
@@ -71,6 +77,7 @@ def seed() -> int:
     from streams.models import Stream
 
     call_command("migrate", verbosity=0)
+    cache.clear()  # nothing cached from another bench's database (its user ids are ours too)
     user = User.objects.create(
         username=USERNAME, email="c@example.com", password="!", creator_status="approved"
     )
