@@ -1,7 +1,7 @@
 """Benchmark the hot paths against the framework's own limit, on PostgreSQL + a WSGI server (2 processes).
 
     .venv/bin/python bench/run.py [--duration 20] [--connections 16] [--creators 20000] [--rounds 3]
-                                  [--servers sync,gthread,granian] [--rows guest-warm,status-random]
+                                  [--servers granian,sync,gthread] [--rows guest-warm,status-random]
 
 Sets up what it needs: a fresh `streamit_bench` database on the local PostgreSQL (seeded with 20,000
 creators, half of them live), Redis db 5 as the cache (throttles and cached reads live there, as in
@@ -307,7 +307,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--creators", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--servers", default="sync", help=f"comma-separated, among {', '.join(SERVERS)}")
+    parser.add_argument(
+        "--servers",
+        default="granian",
+        help=f"comma-separated (default: the Procfile's), among {', '.join(SERVERS)}",
+    )
     parser.add_argument(
         "--rows", default="", help="comma-separated row keys (default: all); bare always runs"
     )
