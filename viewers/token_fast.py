@@ -55,6 +55,10 @@ def _plain_text(value, *, max_length: int) -> bool:
     return True
 
 
+def _refuse(constant: str):
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read(request) -> TokenAsk | None:
     """The fields of a request that DRF's parser and ``InputSerializer`` would accept exactly as sent,
     with the same meaning (a hostId wins over a username); None for any other request."""
@@ -66,8 +70,9 @@ def read(request) -> TokenAsk | None:
     if accept and not JSON_ACCEPTED & {part.split(";")[0].strip() for part in accept.split(",")}:
         return None  # DRF answers 406
     try:
-        data = json.loads(request.body)
-    except Exception:  # noqa: BLE001 - malformed, too deep, NaN...: DRF's parser words the 400
+        # As DRF's parser reads it: UTF-8 (json.loads would also take UTF-16 and UTF-32 bytes), no NaN.
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_refuse)
+    except Exception:  # noqa: BLE001 - malformed, too deep, not UTF-8, NaN: DRF's parser words the 400
         return None
     if type(data) is not dict or not data.keys() <= FIELDS or not data.keys() & {"hostId", "username"}:
         return None
