@@ -17,8 +17,11 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.models import User
+from streamit import redis_scripts
+from streamit.cache import redis_client
 from streamit.errors import FORBIDDEN, INVALID, MISSING, TOO_MANY, DomainError
 from streamit.text import clean_line
 from streams import identities, livekit, tokens
@@ -80,18 +83,43 @@ def chatter_for_user(*, host: Host, user: User) -> Chatter:
     return Chatter(user=user, identity=identity, name=tokens.clean_display_name(user.username))
 
 
+# One round trip on Redis: count the message in its window, and give a new window its expiry.
+FLOOD_COUNT = redis_scripts.Fragment(
+    "chat_flood_count",
+    """
+local count = redis.call("INCR", KEYS[1])
+if count == 1 then redis.call("EXPIRE", KEYS[1], ARGV[1]) end
+return count
+""",
+)
+
+
+def _flood_count(key: str) -> int | None:
+    """This message's number in its window; None when the cache cannot count (down, or evicted)."""
+    client = redis_client()
+    if client is None:
+        cache.add(key, 0, FLOOD_SECONDS + 1)
+        try:
+            return cache.incr(key)
+        except ValueError:  # the key is gone (evicted): nothing to hold against them
+            return None
+    try:
+        [count] = redis_scripts.run(
+            client, [redis_scripts.Call(FLOOD_COUNT, [cache.make_key(key)], [FLOOD_SECONDS + 1])]
+        )
+    except RedisError as error:  # streamit.cache logs the outage once
+        logger.debug("Chat flood count skipped: %s", error)
+        return None
+    return count
+
+
 def _flood_check(*, host: Host, identity: str) -> None:
     """Count this message in the chatter's current window; refuse past FLOOD_MESSAGES (shared by workers
     through the cache; a cache outage lets messages through rather than silencing every chat)."""
     now = time.time()
     window = int(now // FLOOD_SECONDS)
-    key = f"chat-flood:{host.user_id}:{identity}:{window}"
-    cache.add(key, 0, FLOOD_SECONDS + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key is gone (evicted, or the cache is down): nothing to hold against them
-        return
-    if count > FLOOD_MESSAGES:
+    count = _flood_count(f"chat-flood:{host.user_id}:{identity}:{window}")
+    if count is not None and count > FLOOD_MESSAGES:
         raise ChatTooFast(max(1, math.ceil((window + 1) * FLOOD_SECONDS - now)))
 
 

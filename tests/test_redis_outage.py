@@ -137,3 +137,26 @@ def test_redis_is_tried_again_after_the_pause(settings, monkeypatch):
         caches["limits"].get("probe")
     time.sleep(0.35)
     assert caches["limits"].get("probe") == 1
+
+
+def test_chat_messages_still_go_through_without_the_flood_count(
+    client, creator, livekit, broken_redis, timed
+):
+    """The flood limit and slow mode fail open: a cache outage must not silence every chat."""
+    from chat.models import ChatMessage
+    from streams import livekit as door
+    from streams.live import stream_go_live
+    from streams.services import stream_chat_settings_update
+
+    stream_go_live(stream=creator.stream)
+    stream_chat_settings_update(stream=creator.stream, chat_slow_seconds=30)
+    livekit.room_create(door.room_name_for(creator.pk))
+    guest = client.post(reverse("viewers-api:token"), {"username": "alice"}, content_type="application/json")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {guest.json()['token']}"}
+    for text in ("first", "second"):
+        response = client.post(
+            "/api/viewer/stream/alice/chat", {"text": text}, content_type="application/json", **headers
+        )
+        assert response.status_code == 201, response.content
+    assert ChatMessage.objects.count() == 2
+    assert len(livekit.sent_data) == 2

@@ -234,7 +234,8 @@ def test_500_characters_are_fine(client, live, viewer, livekit):
     assert post(client, text="é" * 500).status_code == 201
 
 
-def test_a_flood_is_429_with_retry_after(client, live, viewer, livekit):
+def test_a_flood_is_429_with_retry_after(client, live, viewer, livekit, host_cache):
+    """On the development cache and on Redis (one script counts there), as deployed."""
     client.force_login(viewer)
     statuses = [post(client, text=f"m{i}").status_code for i in range(services.FLOOD_MESSAGES + 1)]
     # A window boundary can fall inside the burst; then the limit starts over once, never more.
@@ -248,7 +249,29 @@ def test_a_flood_is_429_with_retry_after(client, live, viewer, livekit):
     assert ChatMessage.objects.count() == statuses.count(201)  # a refused message is rolled back
 
 
-def test_the_flood_limit_is_per_chatter(client, live, viewer, outsider, livekit):
+@pytest.mark.redis
+def test_on_redis_each_flood_window_is_one_key_that_expires(client, live, viewer, livekit, settings):
+    """The count is one script on Redis: the window's key expires with it, so counts never pile up."""
+    from django.core.cache import cache
+
+    from conftest import _redis_url
+    from streamit.cache import caches_for, redis_client
+
+    settings.CACHES = caches_for(_redis_url(), socket_timeout=1.0)
+    cache.clear()
+    client.force_login(viewer)
+    for _ in range(2):  # a window may turn between the message and the look; the next one will not
+        window = int(time.time() // services.FLOOD_SECONDS)
+        assert post(client, text="one").status_code == 201
+        if int(time.time() // services.FLOOD_SECONDS) == window:
+            break
+    key = cache.make_key(f"chat-flood:{live.pk}:{viewer.pk}:{window}")
+    assert int(redis_client().get(key)) == 1
+    assert 0 < redis_client().ttl(key) <= services.FLOOD_SECONDS + 1
+    cache.clear()
+
+
+def test_the_flood_limit_is_per_chatter(client, live, viewer, outsider, livekit, host_cache):
     client.force_login(viewer)
     for i in range(services.FLOOD_MESSAGES):
         post(client, text=f"m{i}")
