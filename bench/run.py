@@ -230,7 +230,8 @@ def run_wrk(url: str, *, duration: int, connections: int, extra_env: dict) -> di
 class Row:
     """One line of the table. ``random_hosts``: each request names a creator at random among all of them
     ("{username}" in path and body); ``cache``: "cold" empties the cache first (most requests then miss
-    for the whole run: 20,000 hosts), "warm" first puts every creator's host entry in it."""
+    for the whole run: 20,000 hosts), "warm" first puts every creator's host entry in it, "polled" every
+    creator's stream state and host (as pages polling the status keep them)."""
 
     key: str
     label: str
@@ -258,8 +259,9 @@ def rows_for(creator: str) -> list[Row]:
             {"username": "{username}"}, signed_in=True, random_hosts=True, cache="warm"),
         Row("status", "status, one host", "GET", f"/api/viewer/stream/{creator}/status"),
         Row("status-random", "status, random host", "GET", "/api/viewer/stream/{username}/status",
-            random_hosts=True),
-        Row("watch-random", "watch page, random host", "GET", "/{username}/live", random_hosts=True),
+            random_hosts=True, cache="polled"),
+        Row("watch-random", "watch page, random host", "GET", "/{username}/live", random_hosts=True,
+            cache="polled"),
         Row("live", "GET /api/viewer/live", "GET", "/api/viewer/live"),
         Row("home", "GET / (home page)", "GET", "/"),
         Row("webhook", "POST /api/webhook/livekit (signed)", "POST", "/api/webhook/livekit"),
@@ -269,7 +271,7 @@ def rows_for(creator: str) -> list[Row]:
 def prepare_cache(row: Row, creators: int) -> None:
     from django.core.cache import cache
 
-    from streams import selectors
+    from streams import selectors, stream_state
 
     if row.cache == "cold":
         cache.clear()  # sessions live in the database, so the signed-in cookie survives
@@ -277,6 +279,14 @@ def prepare_cache(row: Row, creators: int) -> None:
         cache.clear()  # then each read below stores the name, the generation and the copy
         for i in range(creators):
             selectors.host_get(username=f"creator{i:05d}")
+    elif row.cache == "polled":
+        # Every creator's page open and polling: each state (and host, for the page) is in the cache, as
+        # the polls keep it. Not emptied first: the rounds after the first find it warm already.
+        for i in range(creators):
+            username = f"creator{i:05d}"
+            state = stream_state.stream_state_get(username=username)
+            stream_state.stream_state_get(username=username)  # a name new to the cache stores no copy
+            selectors.host_get(user_id=state.user_id)
 
 
 def row_queries(row: Row, seeded: dict, creators: int) -> tuple[int, int]:
