@@ -158,8 +158,9 @@ def _read(username: str) -> tuple:
             return None, None, None, None
         if found[0] is None:
             return None, None, None, None
-        decode = backend.client.decode
-        return int(found[0]), *(None if value is None else decode(value) for value in found[1:])
+        # Generations are plain integers in Redis (as django-redis stores an int): no decoder needed.
+        copy = None if found[1] is None else backend.client.decode(found[1])
+        return int(found[0]), copy, int(found[2]), int(found[3])
     user_id = cache.get(_name_key(username))
     if user_id is None:
         return None, None, None, None
