@@ -72,6 +72,8 @@ def test_a_guest_gets_a_token_and_the_outage_is_logged(client, creator, broken_r
 def test_pages_and_lists_still_answer(client, creator, viewer, broken_redis, timed):
     assert client.get("/").status_code == 200
     assert client.get("/alice/live").status_code == 200
+    status = reverse("viewers-api:stream-status", args=["alice"])
+    assert client.get(status).json() == {"isLive": False, "viewerCount": 0}  # from the database
     assert client.get(reverse("viewers-api:live")).status_code == 200
     client.force_login(viewer)
     assert client.post(reverse("viewers-api:follow", args=["alice"])).status_code in (200, 201)
