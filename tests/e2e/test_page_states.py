@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts import services as account_services
+from streams import live as live_state
 from streams import services as stream_services
 from tests.e2e.conftest import log_in
 
@@ -18,8 +19,8 @@ def fast_polls(settings, livekit, live_server):
 
 
 def go_live(stream, live=True):
-    stream.is_live = live
-    stream.save()
+    # Through the live-state services, as the webhooks do: they refresh the state the pages poll.
+    (live_state.stream_go_live if live else live_state.stream_go_offline)(stream=stream)
 
 
 def shown_badges(page) -> list[str]:

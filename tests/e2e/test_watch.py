@@ -13,6 +13,7 @@ from livekit import api as lk_api
 from playwright.sync_api import expect
 
 from accounts.models import Block
+from streams import live, services
 from streams import livekit as lk
 from tests.e2e.conftest import log_in, wait_until
 
@@ -102,9 +103,9 @@ def test_the_home_page_lists_a_live_stream_with_its_viewer_count(page, creator):
 def test_title_and_viewer_count_refresh_on_their_own(page, creator, watch_settings):
     page.goto("/alice/live")
     expect(page.locator("[data-viewer-count]")).to_have_text("0")
-    stream = creator.stream
-    stream.title, stream.viewer_count = "Now with commentary", 9
-    stream.save()
+    # Through the services that write them, as the dashboard and the webhooks do (they refresh the cache).
+    services.stream_info_update(stream=creator.stream, title="Now with commentary")
+    live.presence_sync(stream=creator.stream, joined_at_ms={f"guest-{n}": live.now_ms() for n in range(9)})
     expect(page.locator("[data-viewer-count]")).to_have_text("9", timeout=8_000)
     expect(page.locator("[data-title]")).to_have_text("Now with commentary", timeout=8_000)
 
@@ -133,8 +134,7 @@ def test_an_offline_watch_page_never_connects_again(page, creator, settings, liv
     wait_until(page, "document.querySelector('[data-watch]').dataset.state === 'connecting'")
     assert len(held) == 1
 
-    creator.stream.is_live = False
-    creator.stream.save()
+    live.stream_go_offline(stream=creator.stream)
     _advance(page, 15)  # the status poll says offline while the token is still on its way
     expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
     held[0].continue_()  # the token arrives late: it must build nothing
@@ -162,8 +162,7 @@ def test_a_failed_connect_retries_only_while_the_stream_is_live(page, creator, s
     wait_until(page, "document.querySelector('[data-watch]').dataset.state === 'reconnecting'", timeout=15)
     expect(page.locator("[data-player-message]")).to_contain_text("cannot reach the video server")
 
-    creator.stream.is_live = False
-    creator.stream.save()
+    live.stream_go_offline(stream=creator.stream)
     _advance(page, 15)
     expect(page.locator("[data-watch]")).to_have_attribute("data-state", "offline")
     page.wait_for_timeout(500)  # the fake clock stands still: only reports of earlier requests arrive
