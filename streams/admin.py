@@ -9,6 +9,7 @@ from . import live, services
 from .forms import StreamAdminForm
 from .models import Stream, StreamSession
 from .selectors import host_changed
+from .stream_state import stream_state_changed
 
 CHAT_FIELDS = ("is_chat_enabled", "is_chat_delayed", "is_chat_followers_only")
 
@@ -111,6 +112,8 @@ class StreamAdmin(SecretSafeAdmin):
             # Through the service the creator's own form uses: cached copies and connected viewers follow.
             services.stream_chat_settings_update(stream=Stream.objects.get(pk=obj.pk), **chat)
         super().save_model(request, obj, form, change)
+        if change and {"title", "description"} & set(form.changed_data):
+            stream_state_changed(user_id=obj.user_id)  # the title and description pages show, cached
 
 
 @admin.register(StreamSession)

@@ -7,6 +7,7 @@ import time
 import pytest
 import redis
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import Block
 from streams import live, services, stream_state
@@ -177,6 +178,19 @@ def test_a_new_title_reaches_the_watch_page_at_once(host_cache, creator):
     assert "Speedrun night" not in Client().get("/alice/live").content.decode()  # cached now
     services.stream_info_update(stream=stream_of(creator), title="Speedrun night")
     assert "Speedrun night" in Client().get("/alice/live").content.decode()
+
+
+def test_a_title_edited_in_the_admin_reaches_the_watch_page_at_once(host_cache, creator, staff):
+    # Catches: the stream admin saving the row without retiring the cached state.
+    assert "Edited by staff" not in Client().get("/alice/live").content.decode()  # cached now
+    admin = Client()
+    admin.force_login(staff)
+    response = admin.post(
+        reverse("admin:streams_stream_change", args=[stream_of(creator).pk]),
+        {"title": "Edited by staff", "description": "", "is_chat_enabled": "on"},
+    )
+    assert response.status_code == 302
+    assert "Edited by staff" in Client().get("/alice/live").content.decode()
 
 
 # --- Blocks ---------------------------------------------------------------------------------------------
