@@ -186,11 +186,6 @@ class ViewerTokenApi(APIView):
         name = serializers.CharField()
         wsUrl = serializers.CharField(source="ws_url")
 
-    @extend_schema(
-        request=InputSerializer,
-        responses={200: OutputSerializer, 400: ERRORS[400], 404: ERRORS[404], 429: ERRORS[429]},
-        operation_id="viewer_token",
-    )
     def dispatch(self, request, *args, **kwargs):
         # The hot path (viewers.token_fast) answers a well-formed request without DRF's request, content
         # negotiation and serializers; anything else (errors included) takes DRF's path below.
@@ -207,6 +202,11 @@ class ViewerTokenApi(APIView):
             response[name] = value
         return response
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: ERRORS[400], 404: ERRORS[404], 429: ERRORS[429]},
+        operation_id="viewer_token",
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -222,3 +222,16 @@ def test_the_reader_agrees_with_the_serializer(raw):
     else:
         assert (ask.host_id, ask.username) == (None, data["username"])
     assert ask.guest_name == data.get("guestName", "")
+
+
+def test_the_schema_still_documents_the_endpoint(client, db):
+    import yaml
+
+    operation = yaml.safe_load(client.get("/api/schema/").content)["paths"]["/api/viewer/token"]["post"]
+    assert operation["operationId"] == "viewer_token"
+    assert set(operation["responses"]) == {"200", "400", "404", "429"}
+    request_schema = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[
+        1
+    ]
+    components = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]
+    assert set(components[request_schema]["properties"]) == {"hostId", "username", "guestName"}
