@@ -16,8 +16,10 @@ What is measured: everything shares this machine's CPUs — the server, PostgreS
 Python process the load client's threads and the stand-in (a real LiveKit runs elsewhere) — so the rate is
 what the server does while paying for its own load. The CPU time one message costs is printed too, in the
 web server's processes, in the PostgreSQL backends serving them and in this process (Redis is shared with
-other users and not counted). On a shared machine the rate follows the load average; CPU per message moves
-far less, so it is the figure to compare between two versions measured at different times.
+other users and not counted), and how much CPU the machine spent outside this bench meanwhile: the load
+average is no guide to that, since it counts the bench's own ~20 runnable threads (about 5 on an otherwise
+idle machine). On a shared machine the rate follows what else runs; CPU per message moves far less, so it
+is the figure to compare between two versions measured at different times.
 """
 
 import argparse
@@ -138,6 +140,14 @@ def cpu_seconds(pids) -> float:
     return total / _TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process, every CPU), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
 def process_tree(root: int) -> list[int]:
     """``root`` and every process below it (the server's workers)."""
     children: dict[int, list[int]] = {}
@@ -222,11 +232,13 @@ def main() -> None:
             list(pool.map(lambda item: post(port, *item), warm))  # every worker loaded and connected
             standin.sent_data.clear()
             servers, backends = process_tree(server.pid), database_backends()
+            busy_before = machine_busy_seconds()
             cpu_before = cpu_seconds(servers), cpu_seconds(backends), time.process_time()
             started = time.perf_counter()
             results = list(pool.map(lambda item: post(port, *item), burst))
             elapsed = time.perf_counter() - started
             cpu_after = cpu_seconds(servers), cpu_seconds(backends), time.process_time()
+            busy = machine_busy_seconds() - busy_before
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -253,6 +265,10 @@ def main() -> None:
     # CPU time varies far less with what else the machine runs than the rate does.
     print(f"  CPU per message: server {server_ms:.2f} ms, PostgreSQL {database_ms:.2f} ms, "
           f"load client + stand-in {here_ms:.2f} ms")  # fmt: skip
+    # The load average counts this bench's own threads (about 20 runnable); this says what others used.
+    ours = (server_ms + database_ms + here_ms) * len(burst) / 1000
+    print(f"  the machine was busy {busy:.1f} CPU-s of {elapsed * os.cpu_count():.1f} during the run, "
+          f"{max(0.0, busy - ours):.1f} outside this bench (other users, Redis, the kernel)")  # fmt: skip
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared: figures scale with it)")
     if accepted != len(burst) or stored != accepted or len(standin.sent_data) != accepted:
         raise SystemExit("FAILED: a message was refused, or not stored or sent exactly once")
