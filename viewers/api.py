@@ -123,12 +123,12 @@ class ViewerStreamApi(APIView):
         return Response(StreamInfoSerializer(stream, context={"access": access}).data)
 
 
+# What every open watch page polls. A visitor who is not signed in (no block can apply) is answered from
+# the cached stream state (streams.stream_state: one cache read, no query) on a plain path that skips
+# DRF's request, negotiation and serializer, with the same body and headers DRF would send; anyone else,
+# or any other request, takes the DRF path (the block check reads the database). A comment, not a
+# docstring: drf-spectacular would publish a docstring as the operation's description.
 class ViewerStreamStatusApi(APIView):
-    """What every open watch page polls. A visitor who is not signed in (no block can apply) is answered
-    from the cached stream state (``streams.stream_state``: one cache read, no query) on a plain path
-    that skips DRF's request, negotiation and serializer, with the same body and headers DRF would send;
-    anyone else, or any other request, takes the DRF path below (the block check reads the database)."""
-
     class OutputSerializer(serializers.Serializer):
         isLive = serializers.BooleanField(source="is_live")
         viewerCount = serializers.IntegerField(source="viewer_count")

@@ -1,6 +1,7 @@
 """The status endpoint's plain path (visitors not signed in) answers exactly as its DRF path does."""
 
 import pytest
+import yaml
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -68,3 +69,19 @@ def test_signed_in_visitors_and_other_methods_take_the_drf_path(client, creator,
     client.logout()
     assert client.options(STATUS.format("alice")).json()["name"]  # DRF's metadata answer
     assert client.get(STATUS.format("alice") + "?format=json").json()["isLive"] is False
+
+
+def test_the_schema_is_the_drf_views(client, db):
+    # Catches: the plain path's documentation leaking into the schema (a docstring becomes its description).
+    operation = yaml.safe_load(client.get("/api/schema/").content)["paths"][
+        "/api/viewer/stream/{username}/status"
+    ]["get"]
+    assert operation["operationId"] == "viewer_stream_status"
+    assert "description" not in operation
+    assert set(operation["responses"]) == {"200", "404"}
+    output = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    components = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]
+    assert components[output.rsplit("/", 1)[1]]["properties"] == {
+        "isLive": {"type": "boolean"},
+        "viewerCount": {"type": "integer"},
+    }
