@@ -23,7 +23,9 @@ from redis.exceptions import RedisError
 
 from accounts.models import CreatorStatus
 from accounts.validators import could_be_username
+from streamit import redis_scripts
 from streamit.cache import redis_client
+from streamit.redis_scripts import Call, Fragment
 
 from .models import Stream
 
@@ -91,7 +93,9 @@ def stream_count_changed(*, user_id: int) -> None:
 
 # One round trip: the id the name leads to, that creator's copy, its generation and its count generation
 # (each made if missing, as ``cache.add`` would, so a copy can be stored under it).
-_READ_STATE = """
+READ_STATE = Fragment(
+    "read_state",
+    """
 local id = redis.call("GET", KEYS[1])
 if not id then return {false, false, false, false} end
 local found = {id, redis.call("GET", ARGV[1] .. id)}
@@ -105,26 +109,24 @@ for i, prefix in ipairs({ARGV[2], ARGV[3]}) do
   found[i + 2] = generation
 end
 return found
-"""
+""",
+)
 
 # A name the cache did not know, read from the database: stored with the copy only if the creator has no
 # generations yet, so no change can have committed unseen between the row read and this write (its bump
 # would have made one); otherwise the next request, which reads the generations first, stores the copy.
-_STORE_NAMED = """
+STORE_NAMED = Fragment(
+    "store_named_state",
+    """
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
 if redis.call("EXISTS", KEYS[2], KEYS[3]) == 0 then
   redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[5])
   redis.call("SET", KEYS[3], ARGV[2], "EX", ARGV[5])
   redis.call("SET", KEYS[4], ARGV[3], "EX", ARGV[4])
 end
-"""
-_scripts: dict = {}
-
-
-def _script(client, source: str):
-    if source not in _scripts:
-        _scripts[source] = client.register_script(source)
-    return _scripts[source]
+return true
+""",
+)
 
 
 def _row(**lookup) -> StreamState | None:
@@ -143,17 +145,12 @@ def _read(username: str) -> tuple:
     if client is not None:
         backend = caches["default"]
         try:
-            found = _script(client, _READ_STATE)(
-                keys=[backend.make_key(_name_key(username))],
-                args=[
-                    backend.make_key(_state_key("")),
-                    backend.make_key(_generation_key("")),
-                    backend.make_key(_count_key("")),
-                    time.time_ns(),
-                    GENERATION_SECONDS,
-                ],
-                client=client,
+            prefixes = [backend.make_key(key("")) for key in (_state_key, _generation_key, _count_key)]
+            keys, args = (
+                [backend.make_key(_name_key(username))],
+                [*prefixes, time.time_ns(), GENERATION_SECONDS],
             )
+            [found] = redis_scripts.run(client, [Call(READ_STATE, keys, args)])
         except RedisError:  # as the cache does: a miss, answered from the database, nothing stored
             return None, None, None, None
         if found[0] is None:
@@ -189,17 +186,14 @@ def _store_named(username: str, state: StreamState, made_at: float) -> None:
     keys = [_name_key(username), _generation_key(state.user_id), _count_key(state.user_id)]
     keys.append(_state_key(state.user_id))
     with contextlib.suppress(RedisError):  # as the cache does: nothing stored, the next request reads again
-        _script(client, _STORE_NAMED)(
-            keys=[backend.make_key(key) for key in keys],
-            args=[
-                state.user_id,
-                generation,
-                backend.client.encode(copy),
-                STATE_CACHE_SECONDS,
-                GENERATION_SECONDS,
-            ],
-            client=client,
-        )
+        args = [
+            state.user_id,
+            generation,
+            backend.client.encode(copy),
+            STATE_CACHE_SECONDS,
+            GENERATION_SECONDS,
+        ]
+        redis_scripts.run(client, [Call(STORE_NAMED, [backend.make_key(key) for key in keys], args)])
 
 
 def _current(copy, generation, count_generation) -> bool:

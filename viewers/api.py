@@ -5,16 +5,12 @@ Who may chat is decided on the server, by ``streams.selectors.chat_access``: wri
 blocked the caller, or whom the caller blocked, does not exist for them: 404.
 """
 
-import json
-
 from django.core.cache import cache
 from django.core.validators import ProhibitNullCharactersValidator
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +19,7 @@ from accounts.models import User
 from accounts.validators import could_be_username
 from streamit.api_errors import error_responses, refusal_body
 from streamit.errors import DomainError
+from streamit.plain_json import accepts_plain_json, json_response
 from streamit.throttles import SocialThrottle, TokenThrottle
 from streams import selectors as stream_selectors
 from streams import services as stream_services
@@ -140,31 +137,13 @@ class ViewerStreamStatusApi(APIView):
     def dispatch(self, request, *args, **kwargs):
         # Who is calling is decided by DRF's own authenticators, as on the DRF path (cheap: no query
         # for a visitor without a session).
-        if not _answers_json_plainly(request) or self.initialize_request(request).user.is_authenticated:
+        plain = request.method == "GET" and accepts_plain_json(request)
+        if not plain or self.initialize_request(request).user.is_authenticated:
             return super().dispatch(request, *args, **kwargs)
         state = stream_state_get(username=kwargs["username"])
         if state is None:
-            response = HttpResponse(_NOT_FOUND_BODY, content_type="application/json", status=404)
-        else:
-            body = {"isLive": state.is_live, "viewerCount": state.viewer_count}
-            response = HttpResponse(json.dumps(body, separators=(",", ":")), content_type="application/json")
-        for name, value in self.default_response_headers.items():  # Allow, and Vary when HTML could be
-            response[name] = value
-        return response
-
-
-_NOT_FOUND_BODY = json.dumps({"detail": NOT_FOUND}, separators=(",", ":"), ensure_ascii=False)
-
-
-def _answers_json_plainly(request) -> bool:
-    """A GET that DRF would answer in compact JSON: no ?format=, an Accept that takes JSON, no HTML (the
-    browsable API in development) and no parameters (``; indent=4``, ``q=0``): DRF decides the rest."""
-    if request.method != "GET" or request.GET:
-        return False
-    accept = request.headers.get("Accept", "*/*")
-    if "text/html" in accept or ";" in accept:
-        return False
-    return "*/*" in accept or "application/json" in accept
+            return json_response(self, {"detail": NOT_FOUND}, status.HTTP_404_NOT_FOUND)
+        return json_response(self, {"isLive": state.is_live, "viewerCount": state.viewer_count})
 
 
 class ViewerTokenApi(APIView):
@@ -187,7 +166,7 @@ class ViewerTokenApi(APIView):
         wsUrl = serializers.CharField(source="ws_url")
 
     def dispatch(self, request, *args, **kwargs):
-        # The hot path (viewers.token_fast) answers a well-formed request without DRF's request, content
+        # The hot path (viewers.token_fast) answers a well-formed request without DRF's content
         # negotiation and serializers; anything else (errors included) takes DRF's path below.
         try:
             body, status_code = token_fast.answer(request), status.HTTP_200_OK
@@ -195,12 +174,7 @@ class ViewerTokenApi(APIView):
             body, status_code = refusal_body(refusal), refusal.status
         if body is None:
             return super().dispatch(request, *args, **kwargs)
-        response = HttpResponse(
-            JSONRenderer().render(body), status=status_code, content_type="application/json"
-        )
-        for name, value in self.default_response_headers.items():
-            response[name] = value
-        return response
+        return json_response(self, body, status_code)
 
     @extend_schema(
         request=InputSerializer,

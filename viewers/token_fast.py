@@ -3,9 +3,10 @@
 Every watch page asks for a token at each connect, so this is the site's busiest endpoint. What a token
 request must do is: read the host's name or id, know the caller (session), apply both throttles, find the
 host, decide the grants and sign. A request DRF would accept exactly as it is sent (``read``) is answered
-here with the same rules, through the same functions: the session and CSRF as DRF's
-``SessionAuthentication`` checks them, ``TokenThrottle``, ``host_get``'s cache and
-``viewer_token_issue``. On Redis the throttles and the host's cached copy come in one round trip.
+here with the same rules, through the same functions: the API's authenticator (the session, CSRF for a
+signed-in caller), ``TokenThrottle``, ``host_get``'s cache and ``viewer_token_issue``; on Redis
+the throttles and the host's cached copy come in one round trip. Its answers are sent by
+``streamit.plain_json``.
 
 Anything else (another method or content type, a value DRF would convert or refuse, a CSRF failure, a
 throttled caller) returns None before any count is taken, and DRF's full path answers it, errors and all:
@@ -24,6 +25,7 @@ from streamit import redis_scripts
 from streamit.authentication import SessionAuthentication
 from streamit.cache import redis_client
 from streamit.errors import DomainError
+from streamit.plain_json import accepts_plain_json
 from streamit.throttles import TokenThrottle
 from streams import selectors as stream_selectors
 from streams import services as stream_services
@@ -34,7 +36,6 @@ FIELDS = {"hostId", "username", "guestName"}
 USERNAME_MAX = 150  # as ViewerTokenApi.InputSerializer
 GUEST_NAME_MAX = 1000
 HOST_ID_MAX = 2**31 - 1  # larger ids go the long way (DRF's IntegerField has no upper bound)
-JSON_ACCEPTED = {"*/*", "application/*", "application/json"}
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,14 @@ def _refuse(constant: str):
 def read(request) -> TokenAsk | None:
     """The fields of a request that DRF's parser and ``InputSerializer`` would accept exactly as sent,
     with the same meaning (a hostId wins over a username); None for any other request."""
-    if request.method != "POST" or request.GET or request.content_type != "application/json":
+    if (
+        request.method != "POST"
+        or not accepts_plain_json(request)
+        or request.content_type != "application/json"
+    ):
         return None
     if request.encoding is not None and request.encoding.lower().replace("-", "") != "utf8":
         return None
-    accept = request.headers.get("Accept")
-    if accept and not JSON_ACCEPTED & {part.split(";")[0].strip() for part in accept.split(",")}:
-        return None  # DRF answers 406
     try:
         # As DRF's parser reads it: UTF-8 (json.loads would also take UTF-16 and UTF-32 bytes), no NaN.
         data = json.loads(request.body.decode("utf-8"), parse_constant=_refuse)
@@ -88,11 +90,13 @@ def read(request) -> TokenAsk | None:
     return TokenAsk(host_id=host_id, username=username, guest_name=guest_name)
 
 
-def _viewer(request):
-    """The signed-in caller as DRF's SessionAuthentication takes them (CSRF enforced), None for a guest;
-    raises PermissionDenied where DRF would refuse."""
+def _caller(request):
+    """The caller as the API's one authenticator, ``SessionAuthentication``, takes them: the session's
+    active user with CSRF enforced, else None (a guest). Not through a DRF Request: on a refusal DRF sets
+    the Django request's user to anonymous, and DRF's path would then serve the request as a guest's.
+    ``test_token_fast`` fails if the API gains another authenticator this does not know."""
     user = request.user
-    if not user or not user.is_active:  # DRF treats an inactive session as no session
+    if not user or not user.is_active:
         return None
     SessionAuthentication().enforce_csrf(request)
     return user
@@ -128,8 +132,8 @@ def answer(request) -> dict | None:
     if ask is None:
         return None
     try:
-        viewer = _viewer(request)
-    except PermissionDenied:
+        viewer = _caller(request)
+    except PermissionDenied:  # a signed-in caller without the CSRF token: DRF's path refuses it
         return None
     throttled, host = _throttled_and_host(request, ask)
     if throttled:

@@ -151,6 +151,12 @@ def test_a_signed_in_post_without_the_csrf_token_is_refused_as_drf_refuses_it(cr
     assert drf_calls == [URL]
 
 
+def test_the_hot_path_knows_every_authenticator_of_the_endpoint():
+    from streamit.authentication import SessionAuthentication
+
+    assert [type(a) for a in ViewerTokenApi().get_authenticators()] == [SessionAuthentication]
+
+
 def test_each_request_is_counted_once_whichever_path_answers_it(creator, monkeypatch, any_cache):
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "token_ip": "3/min"}
