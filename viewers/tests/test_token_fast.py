@@ -130,6 +130,9 @@ def test_the_hot_path_answers_as_drf_does(case, who, body, creator, viewer, drf_
         pytest.param({"body": "[" * 5000}, id="nested too deep"),
         pytest.param({"body": {"username": "alice"}, "content_type": "text/plain"}, id="not JSON"),
         pytest.param({"body": {"username": "alice"}, "HTTP_ACCEPT": "text/html"}, id="accepts no JSON"),
+        pytest.param(
+            {"body": {"username": "alice"}, "HTTP_ACCEPT": "text/html, application/json"}, id="HTML first"
+        ),
         pytest.param({"body": {"username": "a\ud800"}}, id="a lone surrogate"),
     ],
 )
