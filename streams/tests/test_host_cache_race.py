@@ -69,7 +69,11 @@ def test_no_token_grants_chat_once_chat_off_has_committed(
         for _ in range(TOGGLES):
             services.stream_chat_settings_update(stream=Stream.objects.get(user=creator), **{field: closed})
             committed = time.monotonic()
-            time.sleep(0.03)  # guests keep asking while chat is off
+            # Guests keep asking while chat is off: until one was asked and answered in it (on a loaded
+            # machine a fixed pause could pass with no request inside), at most a second.
+            while time.monotonic() < committed + 1 and not any(a >= committed for a, _, _ in grants[-50:]):
+                time.sleep(0.005)
+            time.sleep(0.01)
             turning_on = time.monotonic()
             services.stream_chat_settings_update(stream=Stream.objects.get(user=creator), **{field: opened})
             off_windows.append((committed, turning_on))
