@@ -6,17 +6,15 @@
 
 The host (the creator's chat settings) is read on every token request, so it is cached. A cached copy
 must never outlive a change, nor be brought back by a request that read the row just before the change
-committed: each copy carries the host's generation, read before the row, and ``host_changed`` bumps the
-generation once the change commits. A copy made from a read that raced a change is stored under the
-old generation and so is never served.
+committed: each copy carries the host's generation (``streams.generations``), read before the row, and
+``host_changed`` bumps the generation once the change commits. A copy made from a read that raced a
+change is stored under the old generation and so is never served.
 """
 
 import contextlib
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache, caches
-from django.db import transaction
 from django.db.models import Exists, Q
 from redis.exceptions import RedisError
 
@@ -26,15 +24,12 @@ from streamit import redis_scripts
 from streamit.cache import redis_client
 from streamit.redis_scripts import Call, Fragment
 
-from . import identities, tokens
+from . import generations, identities, tokens
+from .generations import GENERATION_SECONDS
 from .models import Stream
 from .stream_state import stream_state_changed
 
-HOST_CACHE_SECONDS = 300
-# A generation expires, or every id a client ever asks for (hostId is free input) would keep a key in
-# Redis for good. The next one is a new clock reading, so expiry costs a miss; a copy made before a change
-# could come back only if its request stalled this long between reading the row and storing it.
-GENERATION_SECONDS = 2 * HOST_CACHE_SECONDS
+HOST_CACHE_SECONDS = generations.COPY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -76,21 +71,13 @@ def _name_key(username: str) -> str:
     return f"host-id:{username.lower()}"
 
 
-def _bump(user_id: int) -> None:
-    try:
-        cache.incr(_generation_key(user_id))
-    except ValueError:  # no generation yet (or evicted): any new value retires every copy made before
-        cache.set(_generation_key(user_id), time.time_ns(), GENERATION_SECONDS)
-
-
 def host_changed(*, user_id: int) -> None:
     """Call where a creator's chat settings, approval, activity or name are written.
 
     Once the change commits, no cached copy made before it is served again (at once outside a
     transaction). Invalidating before the commit would let a request in between cache the old row.
     """
-    # robust: a cache that fails after the commit is logged, never turned into an error for the caller.
-    transaction.on_commit(lambda: _bump(user_id), robust=True)
+    generations.bump_on_commit(_generation_key(user_id))
     stream_state_changed(user_id=user_id)  # the pages' cached state: revoked, renamed, deactivated
 
 
@@ -161,7 +148,7 @@ def host_read_call(*, username: str | None = None, user_id: int | None = None) -
         host_prefix,
         generation_prefix,
         "" if user_id is None else user_id,
-        time.time_ns(),
+        generations.new(),
         GENERATION_SECONDS,
     ]
     return Call(READ_HOST, [name_key], args)
@@ -176,7 +163,7 @@ def _decode_read(answer) -> tuple:
 
 
 def _store_named(username: str, host: Host) -> None:
-    generation = time.time_ns()
+    generation = generations.new()
     client = redis_client()
     if client is None:
         cache.set(_name_key(username), host.user_id, HOST_CACHE_SECONDS)
@@ -211,13 +198,8 @@ def _read(*, username: str | None, user_id: int | None) -> tuple:
         user_id = cache.get(_name_key(username))
         if user_id is None:
             return None, None, None
-    key, generation_key = _host_key(user_id), _generation_key(user_id)
-    found = cache.get_many([key, generation_key])
-    generation = found.get(generation_key)
-    if generation is None:
-        cache.add(generation_key, time.time_ns(), GENERATION_SECONDS)
-        generation = cache.get(generation_key)
-    return user_id, found.get(key), generation
+    generation = generations.read(_generation_key(user_id))  # before the copy, as the script reads them
+    return user_id, cache.get(_host_key(user_id)), generation
 
 
 def host_get(*, username: str | None = None, user_id: int | None = None) -> Host | None:

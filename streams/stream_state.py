@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache, caches
-from django.db import transaction
 from redis.exceptions import RedisError
 
 from accounts.models import CreatorStatus
@@ -27,12 +26,11 @@ from streamit import redis_scripts
 from streamit.cache import redis_client
 from streamit.redis_scripts import Call, Fragment
 
+from . import generations
+from .generations import GENERATION_SECONDS
 from .models import Stream
 
-STATE_CACHE_SECONDS = 300
-# As the host's generations: they expire (a new one is a new clock reading), or every name ever asked for
-# would keep keys in Redis for good.
-GENERATION_SECONDS = 2 * STATE_CACHE_SECONDS
+STATE_CACHE_SECONDS = generations.COPY_SECONDS
 # How long a copy may be served after the count behind it changed.
 COUNT_SECONDS = 1.0
 
@@ -68,25 +66,18 @@ def _count_key(user_id) -> str:
 # --- Changes ---------------------------------------------------------------------------------------------
 
 
-def _bump(key: str) -> None:
-    try:
-        cache.incr(key)
-    except ValueError:  # no generation yet (or evicted): any new value retires every copy made before
-        cache.set(key, time.time_ns(), GENERATION_SECONDS)
-
-
 def stream_state_changed(*, user_id: int) -> None:
     """Call where the live flag, the title or description, or the creator (``host_changed``) is written.
 
     Once the change commits no copy made before it is served (at once outside a transaction); before
     the commit, a request in between could cache the old row again.
     """
-    transaction.on_commit(lambda: _bump(_generation_key(user_id)), robust=True)
+    generations.bump_on_commit(_generation_key(user_id))
 
 
 def stream_count_changed(*, user_id: int) -> None:
     """Call where the viewer count is written: copies made before are served for ``COUNT_SECONDS`` more."""
-    transaction.on_commit(lambda: _bump(_count_key(user_id)), robust=True)
+    generations.bump_on_commit(_count_key(user_id))
 
 
 # --- Reads -----------------------------------------------------------------------------------------------
@@ -148,7 +139,7 @@ def _read(username: str) -> tuple:
             prefixes = [backend.make_key(key("")) for key in (_state_key, _generation_key, _count_key)]
             keys, args = (
                 [backend.make_key(_name_key(username))],
-                [*prefixes, time.time_ns(), GENERATION_SECONDS],
+                [*prefixes, generations.new(), GENERATION_SECONDS],
             )
             [found] = redis_scripts.run(client, [Call(READ_STATE, keys, args)])
         except RedisError:  # as the cache does: a miss, answered from the database, nothing stored
@@ -161,17 +152,15 @@ def _read(username: str) -> tuple:
     user_id = cache.get(_name_key(username))
     if user_id is None:
         return None, None, None, None
-    keys = [_state_key(user_id), _generation_key(user_id), _count_key(user_id)]
-    found = cache.get_many(keys)
-    for key in keys[1:]:
-        if key not in found:
-            cache.add(key, time.time_ns(), GENERATION_SECONDS)
-            found[key] = cache.get(key)
-    return user_id, *(found.get(key) for key in keys)
+    generation, count_generation = (
+        generations.read(_generation_key(user_id)),
+        generations.read(_count_key(user_id)),
+    )
+    return user_id, cache.get(_state_key(user_id)), generation, count_generation
 
 
 def _store_named(username: str, state: StreamState, made_at: float) -> None:
-    generation = time.time_ns()
+    generation = generations.new()
     copy = (generation, generation, made_at, state)
     client = redis_client()
     if client is None:
