@@ -76,6 +76,7 @@ class WatchPage {
     this.attempt = 0;
     this.failures = 0;
     this.polls = 0;
+    this.recountSoon = false; // set when we leave a room: the server counts it a moment later
     this.retryTimer = null;
     this.pollTimer = null;
 
@@ -95,6 +96,9 @@ class WatchPage {
     this.el.dataset.state = state;
     if (!ACTIVE.has(state)) {
       // Leaving the connected states: abandon any connect in flight and every timer that would reconnect.
+      // Our own leave (and the others', when the stream ends) reaches the server by webhook a moment
+      // later: the next poll comes soon, or the offline card would count us for a whole cadence.
+      if (this.room) this.recountSoon = true;
       this.attempt += 1;
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
@@ -147,7 +151,8 @@ class WatchPage {
     this.pollTimer = null;
     if (this.state === 'gone' || document.hidden) return;
     // Connected, the room's events tell us about the stream; the poll still refreshes the count.
-    const seconds = soon ?? (this.room ? this.pollSeconds * 3 : this.pollSeconds);
+    const cadence = this.room ? this.pollSeconds * 3 : this.pollSeconds;
+    const seconds = soon ?? (this.recountSoon ? Math.min(3, this.pollSeconds) : cadence);
     this.pollTimer = setTimeout(async () => {
       await this.poll();
       this.schedulePoll();
@@ -183,6 +188,7 @@ class WatchPage {
   async poll() {
     if (this.state === 'gone') return;
     this.polls += 1;
+    this.recountSoon = false;
     // Title, description and chat rules change rarely: refresh them every few polls, not every one.
     if (this.polls % 3 === 0) this.refreshInfo().catch(() => {});
     let response;

@@ -142,3 +142,18 @@ def test_five_viewers_all_get_frames_while_the_page_counts_five(open_page, creat
         assert_playing(page)
     # The count comes from the webhooks the five real joins produced.
     expect(pages[0].locator("[data-viewer-count]")).to_have_text("5", timeout=CONNECT_TIMEOUT)
+
+
+def test_the_offline_card_counts_the_viewers_who_left_with_the_stream(open_page, creator, livekit, settings):
+    # The page's last answer before going offline still counted its own connection; at the offline cadence
+    # (10 s here, as by default) the card said "1 watching" for that long after everyone had left.
+    settings.WATCH_POLL_SECONDS = 10
+    ingress_id = encoder(creator, livekit)
+    page = open_page()
+    page.goto("/alice/live")
+    expect(page.locator("[data-watch]")).to_have_attribute("data-state", "live", timeout=CONNECT_TIMEOUT)
+    expect(page.locator("[data-viewer-count]")).to_have_text("1", timeout=6_000)
+
+    livekit.encoder_stop(ingress_id)
+    expect(page.locator("[data-offline-card]")).to_be_visible(timeout=CONNECT_TIMEOUT)
+    expect(page.locator("[data-viewer-count]")).to_have_text("0", timeout=5_000)
