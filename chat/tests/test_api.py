@@ -22,14 +22,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/viewer/stream/{}/chat"
 
 
-@pytest.fixture
-def live(livekit, creator):
-    """alice is live: an open session and her room on the stand-in."""
-    stream_go_live(stream=creator.stream)
-    livekit.room_create(door.room_name_for(creator.pk))
-    return creator
-
-
 def sent(livekit) -> list[dict]:
     """What the server sent to rooms, decoded (each one SendData call)."""
     return [

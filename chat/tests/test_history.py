@@ -9,19 +9,11 @@ from django.utils import timezone
 from accounts.services import block_create
 from chat.models import ChatMessage
 from chat.selectors import HISTORY_SIZE
-from streams import livekit as door
 from streams.live import stream_go_live, stream_go_offline
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/viewer/stream/alice/chat"
-
-
-@pytest.fixture
-def live(livekit, creator):
-    stream_go_live(stream=creator.stream)
-    livekit.room_create(door.room_name_for(creator.pk))
-    return creator
 
 
 def say(client, text):

@@ -7,7 +7,6 @@ import pytest
 from chat import services
 from chat.models import ChatMessage, ModerationAction, Moderator
 from streams import livekit as door
-from streams.live import stream_go_live
 from streams.selectors import host_get
 from streams.services import viewer_token_issue
 
@@ -15,13 +14,6 @@ pytestmark = pytest.mark.django_db
 
 CHAT = "/api/viewer/stream/alice/chat"
 MODERATORS = "/api/stream/moderators"
-
-
-@pytest.fixture
-def live(livekit, creator):
-    stream_go_live(stream=creator.stream)
-    livekit.room_create(door.room_name_for(creator.pk))
-    return creator
 
 
 def say(client, text, token=None):

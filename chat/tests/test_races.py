@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import ChatMessage
-from streams import livekit as door
-from streams.live import stream_go_live, stream_go_offline
+from streams.live import stream_go_offline
 from streams.selectors import host_get
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -21,11 +20,9 @@ GUEST = services.Chatter(user=None, identity="guest-1764000000000-0a1b2c3d", nam
 
 
 @pytest.fixture
-def live_host(livekit, creator, monkeypatch):
+def live_host(live, monkeypatch):
     monkeypatch.setattr(services, "FLOOD_MESSAGES", 10**6)  # the senders below are one chatter
-    stream_go_live(stream=creator.stream)
-    livekit.room_create(door.room_name_for(creator.pk))
-    return host_get(user_id=creator.pk)
+    return host_get(user_id=live.pk)
 
 
 def send_meanwhile(host, action) -> tuple[list[str], list[Exception]]:
