@@ -23,12 +23,9 @@ is the figure to compare between two versions measured at different times.
 """
 
 import argparse
-import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
 
 DB_NAME = "streamit_bench_chat"
 API_KEY = "APIbenchchat"
@@ -62,14 +61,6 @@ ENV = {
 USERNAME = "chatbench"
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
 def seed() -> int:
     from django.core.cache import cache
     from django.core.management import call_command
@@ -86,43 +77,6 @@ def seed() -> int:
     stream = Stream.objects.create(user=user)
     stream_go_live(stream=stream)
     return user.pk
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-SERVERS = {
-    # What the Procfile runs in production.
-    "granian": lambda port, workers: [
-        str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--workers", str(workers),
-        "--host", "127.0.0.1", "--port", str(port), "--blocking-threads", "4", "--no-ws",
-        "--log-level", "warning",
-        "streamit.wsgi:application",
-    ],
-    "gunicorn": lambda port, workers: [
-        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-        "--log-level", "warning",
-    ],
-}  # fmt: skip
-
-
-def start_server(name: str, port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        SERVERS[name](port, workers),
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"{name} did not start")
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -179,20 +133,8 @@ def database_backends() -> list[int]:
 
 def post(port: int, token: str, text: str) -> tuple[int, float]:
     body = json.dumps({"text": text}).encode()
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(
-            "POST",
-            f"/api/viewer/stream/{USERNAME}/chat",
-            body=body,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
-    finally:
-        connection.close()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    return harness.timed_post(port, f"/api/viewer/stream/{USERNAME}/chat", body, headers)
 
 
 def main() -> None:
@@ -203,7 +145,7 @@ def main() -> None:
     parser.add_argument("--chatters", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
+    parser.add_argument("--server", choices=sorted(harness.SERVERS), default="granian")
     args = parser.parse_args()
 
     from livekit_standin.server import StandIn
@@ -211,7 +153,7 @@ def main() -> None:
     standin = StandIn(api_key=API_KEY, api_secret=API_SECRET).start()
     ENV["LIVEKIT_URL"] = standin.ws_url
     os.environ.update(ENV)
-    recreate_database()
+    harness.recreate_database(DB_NAME)
     import django
 
     django.setup()
@@ -224,8 +166,8 @@ def main() -> None:
         for n in range(args.chatters)
     ]
     burst = [(chatters[n % len(chatters)], f"message {n}") for n in range(args.messages)]
-    port = free_port()
-    server = start_server(args.server, port, args.workers)
+    port = harness.free_port()
+    server = harness.start_server(args.server, port, workers=args.workers, env=ENV)
     try:
         with ThreadPoolExecutor(args.concurrency) as pool:
             warm = [(token, "warm-up") for token in chatters[: args.concurrency * 2]]

@@ -23,18 +23,18 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
 
 DB_NAME = "streamit_bench"
 API_KEY = "APIbench"
@@ -61,14 +61,6 @@ ENV = {
     "THROTTLE_SOCIAL": "10000000/min",
 }
 CSRF = "b" * 32
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
 def seed(creators: int) -> dict:
@@ -169,45 +161,6 @@ def count_queries(
     with CaptureQueriesContext(connection) as queries:
         response = client.generic(method, url, body or "", content_type=content_type, headers=headers or {})
     return len(queries), response.status_code
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# The servers compared (--servers): the same WSGI app, 2 processes each, as the Procfile would run it.
-SERVERS = {
-    "sync": lambda port: [
-        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-        "--log-level", "warning",
-    ],
-    "gthread": lambda port: [
-        str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", "2", "--threads", "4",
-        "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-    ],
-    "granian": lambda port: [
-        str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--workers", "2", "--host", "127.0.0.1",
-        "--port", str(port), "--blocking-threads", "4", "--no-ws", "--log-level", "warning",
-        "streamit.wsgi:application",
-    ],
-}  # fmt: skip
-
-
-def start_server(kind: str, port: int) -> subprocess.Popen:
-    """Started, and answering: a server accepts connections before its workers have loaded the app."""
-    process = subprocess.Popen(SERVERS[kind](port), cwd=ROOT, env={**os.environ, **ENV})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/bare", timeout=5) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"{kind} did not start")
 
 
 def run_wrk(url: str, *, duration: int, connections: int, extra_env: dict) -> dict:
@@ -320,7 +273,7 @@ def main() -> None:
     parser.add_argument(
         "--servers",
         default="granian",
-        help=f"comma-separated (default: the Procfile's), among {', '.join(SERVERS)}",
+        help=f"comma-separated (default: the Procfile's), among {', '.join(harness.SERVERS)}",
     )
     parser.add_argument(
         "--rows", default="", help="comma-separated row keys (default: all); bare always runs"
@@ -331,11 +284,11 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     servers = args.servers.split(",")
     for kind in servers:
-        if kind not in SERVERS:
+        if kind not in harness.SERVERS:
             raise SystemExit(f"unknown server {kind!r}")
 
     os.environ.update(ENV)
-    recreate_database()
+    harness.recreate_database(DB_NAME)
     import django
 
     django.setup()
@@ -355,8 +308,8 @@ def main() -> None:
     try:
         for round_number in range(1, args.rounds + 1):
             for kind in servers:
-                port = free_port()
-                server = start_server(kind, port)
+                port = harness.free_port()
+                server = harness.start_server(kind, port, workers=2, env=ENV)
                 try:
                     # Unrecorded: every worker loads its code and opens its connections.
                     run_wrk(f"http://127.0.0.1:{port}/bench/bare", duration=3, connections=args.connections,

@@ -12,13 +12,10 @@ Prints deliveries per second, p50 and p99 latency, and checks every event was re
 import argparse
 import base64
 import hashlib
-import http.client
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
 
 DB_NAME = "streamit_bench_webhooks"
 API_KEY = "APIbenchwebhooks"
@@ -50,14 +49,6 @@ ENV = {
     "CONN_MAX_AGE": "60",
     "PYTHONWARNINGS": "ignore",  # whitenoise warns that collectstatic has not run: no static files here
 }
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
 def seed() -> list[tuple[int, str]]:
@@ -133,46 +124,12 @@ def deliveries(streams: list[tuple[int, str]], count: int) -> tuple[list[tuple[b
     return signed, distinct
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "streamit.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def post(port: int, delivery: tuple[bytes, str]) -> tuple[int, float]:
     """One delivery on its own connection, as LiveKit sends them; returns the status and the latency."""
     body, auth = delivery
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(
-            "POST",
-            PATH,
-            body=body,
-            headers={"Content-Type": "application/webhook+json", "Authorization": auth},
-        )
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
-    finally:
-        connection.close()
+    return harness.timed_post(
+        port, PATH, body, {"Content-Type": "application/webhook+json", "Authorization": auth}
+    )
 
 
 def main() -> None:
@@ -185,14 +142,14 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.update(ENV)
-    recreate_database()
+    harness.recreate_database(DB_NAME)
     import django
 
     django.setup()
     streams = seed()
     burst, distinct = deliveries(streams, args.deliveries)
-    port = free_port()
-    server = start_gunicorn(port, args.workers)
+    port = harness.free_port()
+    server = harness.start_server("sync", port, workers=args.workers, env=ENV)
     try:
         warmup = [sign({"event": "room_started", "id": f"EV_warmup{n}", "createdAt": "0"}) for n in range(20)]
         with ThreadPoolExecutor(args.concurrency) as pool:

@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from bench import harness  # noqa: E402
 from bench import run as bench  # noqa: E402
 
 SPY = str(HERE.parent.parent / ".venv/bin/py-spy")
@@ -51,21 +52,21 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", default="guest-warm,viewer-warm")
-    parser.add_argument("--server", default="granian", choices=sorted(bench.SERVERS))
+    parser.add_argument("--server", default="granian", choices=sorted(harness.SERVERS))
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--creators", type=int, default=20_000)
     args = parser.parse_args()
 
     os.environ.update(bench.ENV)
-    bench.recreate_database()
+    harness.recreate_database(bench.DB_NAME)
     import django
 
     django.setup()
     seeded = bench.seed(args.creators)
     cookie = bench.session_cookie(seeded["viewer_id"])
     rows = {row.key: row for row in bench.rows_for(seeded["creator"])}
-    port = bench.free_port()
-    server = bench.start_server(args.server, port)
+    port = harness.free_port()
+    server = harness.start_server(args.server, port, workers=2, env=bench.ENV)
     try:
         bench.run_wrk(f"http://127.0.0.1:{port}/bench/bare", duration=3, connections=16,
                       extra_env={"BENCH_METHOD": "GET"})  # fmt: skip
