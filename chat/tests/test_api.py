@@ -3,15 +3,19 @@ stand-in: what reaches the room through SendData, and what is refused (and then 
 
 import json
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
+from django.utils import timezone
 from livekit import api as lk_api
 from livekit.protocol import models as proto_models
 
 from accounts.services import block_create, follow_create
 from chat import services
-from chat.models import ChatMessage
+from chat.models import ChatMessage, TimeOut
+from chat.services import moderator_appoint
+from streams import identities
 from streams import livekit as door
 from streams.live import stream_go_live, stream_go_offline
 from streams.selectors import host_get
@@ -53,42 +57,75 @@ def settings_for(stream, setting: str) -> None:
         "disabled": {"is_chat_enabled": False},
         "followers_only": {"is_chat_followers_only": True},
         "delayed": {"is_chat_delayed": True},
+        "slow": {"chat_slow_seconds": 30},
     }[setting]
     stream_chat_settings_update(stream=stream, **values)
 
 
 # Who may chat under each setting: None = 201; a string = 403 with that reason; an int = that status.
+# Under slow mode a second message follows at once: refused (429) but for the creator and moderators.
 EXPECTED = {
-    #                 open   disabled          followers_only    delayed
-    "creator": (None, "chat_disabled", None, None),
-    "follower": (None, "chat_disabled", None, None),
-    "non_follower": (None, "chat_disabled", "followers_only", None),
-    "guest": (None, "chat_disabled", "sign_in", None),
-    "blocked": (404, 404, 404, 404),
-    "blocked_the_creator": (404, 404, 404, 404),
+    #                   open       disabled          followers_only    delayed      slow
+    "creator": (None, "chat_disabled", None, None, None),
+    "moderator": (None, "chat_disabled", None, None, None),
+    "follower": (None, "chat_disabled", None, None, None),
+    "non_follower": (None, "chat_disabled", "followers_only", None, None),
+    "timed_out": ("timed_out", "chat_disabled", "timed_out", "timed_out", "timed_out"),
+    "guest": (None, "chat_disabled", "sign_in", None, None),
+    "guest_expired": (401, 401, 401, 401, 401),
+    "guest_forged": (401, 401, 401, 401, 401),
+    "guest_other_room": (403, 403, 403, 403, 403),
+    "blocked": (404, 404, 404, 404, 404),
+    "blocked_the_creator": (404, 404, 404, 404, 404),
 }
-SETTINGS = ("open", "disabled", "followers_only", "delayed")
+SETTINGS = ("open", "disabled", "followers_only", "delayed", "slow")
+NEVER_HELD = {"creator", "moderator"}  # by the delay or by slow mode
+
+
+def as_caller(client, caller, *, creator, viewer, other_creator, settings) -> str | None:
+    """Make ``client`` (or the token it returns) the kind of caller named."""
+    if caller == "creator":
+        client.force_login(creator)
+        return None
+    if caller.startswith("guest"):
+        if caller == "guest_expired":
+            settings.LIVEKIT_TOKEN_TTL = -5
+        if caller == "guest_forged":
+            return (
+                lk_api.AccessToken(settings.LIVEKIT_API_KEY, "another-secret-that-is-long-enough-0123456789")
+                .with_identity("guest-1764000000000-0a1b2c3d")
+                .with_grants(lk_api.VideoGrants(room_join=True, room=door.room_name_for(creator.pk)))
+                .to_jwt()
+            )
+        return guest_token(other_creator if caller == "guest_other_room" else creator)
+    if caller in ("follower", "moderator", "timed_out", "blocked"):
+        follow_create(follower=viewer, following=creator)
+    if caller == "moderator":
+        moderator_appoint(creator=creator, username=viewer.username)
+    elif caller == "timed_out":
+        TimeOut.objects.create(
+            creator=creator,
+            identity=identities.user_identity(viewer.pk),
+            until=timezone.now() + timedelta(minutes=10),
+        )
+    elif caller == "blocked":
+        block_create(blocker=creator, blocked=viewer)
+    elif caller == "blocked_the_creator":
+        block_create(blocker=viewer, blocked=creator)
+    client.force_login(viewer)
+    return None
 
 
 @pytest.mark.parametrize("setting_index,setting", list(enumerate(SETTINGS)))
 @pytest.mark.parametrize("caller", list(EXPECTED))
-def test_every_caller_under_every_setting(client, live, viewer, livekit, caller, setting_index, setting):
+def test_every_caller_under_every_setting(
+    client, live, viewer, other_creator, livekit, settings, caller, setting_index, setting
+):
     creator = live
     settings_for(creator.stream, setting)
-    token = None
-    if caller == "creator":
-        client.force_login(creator)
-    elif caller == "guest":
-        token = guest_token(creator)
-    else:
-        if caller == "follower":
-            follow_create(follower=viewer, following=creator)
-        elif caller == "blocked":
-            follow_create(follower=viewer, following=creator)
-            block_create(blocker=creator, blocked=viewer)
-        elif caller == "blocked_the_creator":
-            block_create(blocker=viewer, blocked=creator)
-        client.force_login(viewer)
+    token = as_caller(
+        client, caller, creator=creator, viewer=viewer, other_creator=other_creator, settings=settings
+    )
     livekit.sent_data.clear()
 
     response = post(client, text=f"hi from {caller}", token=token)
@@ -103,16 +140,25 @@ def test_every_caller_under_every_setting(client, live, viewer, livekit, caller,
         assert packet["_topic"] == services.CHAT_TOPIC
         assert packet["_kind"] == proto_models.DataPacket.Kind.RELIABLE
         assert packet["type"] == "message"
-        if setting == "delayed" and caller != "creator":
+        if setting == "delayed" and caller not in NEVER_HELD:
             # Held by the delay: to the creator (and moderators) and the sender at once, pending.
             assert packet["message"] == {**body, "pending": True}
             assert f"Host-{creator.pk}" in packet["_to"]
         else:
             assert packet["message"] == body
             assert packet["_to"] == []
-        role = {"creator": "creator", "guest": "guest"}.get(caller, "viewer")
+        role = {"creator": "creator", "guest": "guest", "moderator": "moderator"}.get(caller, "viewer")
         assert body["role"] == role
         assert ChatMessage.objects.get().text == f"hi from {caller}"
+        if setting == "slow":
+            again = post(client, text="and again", token=token)
+            if caller in NEVER_HELD:
+                assert again.status_code == 201
+                assert len(sent(livekit)) == 2
+            else:
+                assert again.status_code == 429
+                assert 0 < int(again["Retry-After"]) <= 30
+                assert len(sent(livekit)) == 1
     else:
         if isinstance(expected, str):
             assert response.status_code == 403
@@ -120,7 +166,9 @@ def test_every_caller_under_every_setting(client, live, viewer, livekit, caller,
             assert response.json()["detail"]
         else:
             assert response.status_code == expected
-            assert response.json() == {"detail": "No such stream."}
+            assert response.json()["detail"]
+            if expected == 404:
+                assert response.json() == {"detail": "No such stream."}
         assert sent(livekit) == []
         assert not ChatMessage.objects.exists()
 
